@@ -1,0 +1,51 @@
+# The two commands of the README:
+#   make run   set up a local virtualenv, ingest knowledge/ and start the API on 127.0.0.1:8000
+#   make test  install the dev extras and run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA ?= data
+KB ?= sample
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install install-dev ingest serve lint eval bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch is pinned to the CPU build in pyproject.toml; install it first on its own so the
+# resolver never reaches for a CUDA wheel.
+install: $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e .
+
+install-dev: $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+
+ingest: install
+	LEARNLOOP_DATA_DIR=$(DATA) $(BIN)/learnloop ingest knowledge --kb $(KB) --base-url https://help.tasklane.example/
+
+serve:
+	LEARNLOOP_DATA_DIR=$(DATA) $(BIN)/learnloop serve --host $(HOST) --port $(PORT)
+
+run: ingest serve
+
+test: install-dev
+	$(BIN)/pytest -q
+
+lint: install-dev
+	$(BIN)/ruff check assistant ingest evals tests
+	$(BIN)/mypy
+
+eval: install
+	bash evals/run_evals.sh
+
+bench: install
+	$(BIN)/python evals/bench_ingest.py
+	$(BIN)/python evals/bench_search.py
+
+clean:
+	rm -rf $(VENV) $(DATA)

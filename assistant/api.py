@@ -1,0 +1,94 @@
+"""The HTTP API: ``create_app(settings)`` builds the heavy parts once in the lifespan.
+
+Routers are thin: parse, call a service, return a schema. Every ``LearnloopError`` becomes
+``{"error": {"code", "message"}}`` with the code's HTTP status; request bodies over the size
+limit are refused before they are read into memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from assistant.errors import ErrorCode, LearnloopError
+from assistant.knowledge_base import Knowledge
+from assistant.search_api import router as search_router
+from assistant.settings import Settings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, knowledge: Knowledge | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        built = knowledge or Knowledge(settings)
+        # Load the models before answering /healthz, so "ready" means a search is fast.
+        built.warm_up()
+        app.state.knowledge = built
+        app.state.ready = True
+        yield
+
+    app = FastAPI(
+        title="Learnloop",
+        version="0.1.0",
+        description="Cited answers from your help center, and the learning loop around them.",
+        lifespan=lifespan,
+    )
+    app.state.ready = False
+    app.state.settings = settings
+
+    @app.middleware("http")
+    async def limit_body(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > settings.max_request_bytes:
+            error = LearnloopError(
+                ErrorCode.payload_too_large,
+                f"request body is {int(length)} bytes; the limit is {settings.max_request_bytes}",
+            )
+            return JSONResponse({"error": error.to_dict()}, status_code=413)
+        return await call_next(request)
+
+    @app.exception_handler(LearnloopError)
+    async def on_error(_: Request, exc: LearnloopError) -> JSONResponse:
+        return JSONResponse({"error": exc.to_dict()}, status_code=exc.code.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            problems.append(f"{where or 'body'}: {err.get('msg', 'invalid')}")
+        message = "invalid request: " + "; ".join(problems)
+        return JSONResponse(
+            {"error": {"code": ErrorCode.invalid_input.value, "message": message,
+                       "details": _plain(exc.errors())}},
+            status_code=422,
+        )
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz(request: Request) -> JSONResponse:
+        if not request.app.state.ready:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        names = request.app.state.knowledge.names()
+        return JSONResponse({"status": "ok", "knowledge_bases": names})
+
+    app.include_router(search_router)
+    return app
+
+
+def _plain(errors: Any) -> Any:
+    """Validation details made JSON-safe (pydantic may include exception objects)."""
+    out = []
+    for err in errors:
+        out.append({k: (v if isinstance(v, (str, int, float, list, type(None))) else str(v))
+                    for k, v in err.items() if k != "input"})
+    return out

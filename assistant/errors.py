@@ -1,0 +1,42 @@
+"""One error type for the whole service.
+
+    LearnloopError(code, message)      base: a code from ErrorCode, mapped to an HTTP status
+    ├── raised by services (retrieval, ingestion, evals) for bad input or missing things
+    └── turned into JSON by the app's single handler, and into a message + exit code by the CLI
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+__all__ = ["ErrorCode", "LearnloopError"]
+
+
+class ErrorCode(str, Enum):
+    invalid_input = "invalid_input"
+    kb_not_found = "kb_not_found"
+    not_found = "not_found"
+    payload_too_large = "payload_too_large"
+    parse_error = "parse_error"
+    locked = "locked"
+
+    @property
+    def http_status(self) -> int:
+        return {
+            ErrorCode.invalid_input: 422,
+            ErrorCode.kb_not_found: 404,
+            ErrorCode.not_found: 404,
+            ErrorCode.payload_too_large: 413,
+            ErrorCode.parse_error: 422,
+            ErrorCode.locked: 409,
+        }[self]
+
+
+class LearnloopError(Exception):
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code.value, "message": self.message}

@@ -1,0 +1,260 @@
+"""Hybrid retrieval: dense (MiniLM in Chroma) + BM25 + multilingual gists, fused by RRF.
+
+Each retriever ranks chunks; reciprocal-rank fusion adds ``1 / (k + rank)`` per list, and
+chunks are grouped per article (an article scores as its best chunk, plus a little for a
+second matching chunk). The multilingual gist list (USE over the same chunks) is what lets a
+Spanish question find an English article: MiniLM is an English model and BM25 matches only
+shared words.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from assistant.catalog import DocumentRow
+from assistant.errors import ErrorCode, LearnloopError
+from assistant.knowledge_base import Knowledge, KnowledgeBase
+from assistant.crosslingual import TermAligner, Vocabulary
+from assistant.language import detect_language, language_of_locale
+from assistant.lexical import LexicalIndex
+
+__all__ = ["FILTER_KEYS", "MODES", "ArticleHit", "Retriever", "Mode"]
+
+Mode = Literal["hybrid", "dense", "bm25", "multilingual", "dense+bm25"]
+MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25", "multilingual", "dense+bm25")
+FILTER_KEYS = ("locale", "audience", "level", "kind")
+_SECOND_CHUNK_WEIGHT = 0.25
+
+
+@dataclass(frozen=True)
+class ArticleHit:
+    article_id: str
+    title: str
+    url: str | None
+    score: float
+    snippet: str
+    kind: str
+    locale: str
+    heading: str
+    chunk_id: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "article_id": self.article_id,
+            "title": self.title,
+            "url": self.url,
+            "score": round(self.score, 6),
+            "snippet": self.snippet,
+        }
+
+
+@dataclass
+class _Snapshot:
+    generation: int
+    chunk_ids: list[str]
+    chunk_doc: list[str]
+    chunk_heading: list[str]
+    chunk_body: list[str]
+    position: dict[str, int]
+    docs: dict[str, DocumentRow]
+    lexical: LexicalIndex
+    gists: np.ndarray | None
+    aligner: TermAligner | None
+    languages: frozenset[str]
+
+
+def normalize_filters(filters: Mapping[str, Any] | None) -> dict[str, list[str]]:
+    """``{"locale": "es", "level": ["beginner", "intermediate"]}`` → lists of allowed values."""
+    out: dict[str, list[str]] = {}
+    for key, value in (filters or {}).items():
+        if key not in FILTER_KEYS:
+            raise LearnloopError(
+                ErrorCode.invalid_input,
+                f"unknown filter '{key}'; filters are {', '.join(FILTER_KEYS)}",
+            )
+        values = value if isinstance(value, list) else [value]
+        if not values or not all(isinstance(v, str) and v for v in values):
+            raise LearnloopError(
+                ErrorCode.invalid_input, f"filter '{key}' needs a non-empty string or list of strings"
+            )
+        out[key] = values
+    return out
+
+
+class Retriever:
+    """Searches one knowledge base; reloads its in-memory indexes when the catalog changes."""
+
+    def __init__(self, knowledge: Knowledge, kb: KnowledgeBase) -> None:
+        self._knowledge = knowledge
+        self._kb = kb
+        self._snapshot: _Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def _fresh(self) -> _Snapshot:
+        generation = self._kb.catalog.generation
+        snap = self._snapshot
+        if snap is not None and snap.generation == generation:
+            return snap
+        with self._lock:
+            if self._snapshot is None or self._snapshot.generation != generation:
+                self._snapshot = self._load(generation)
+            return self._snapshot
+
+    def _load(self, generation: int) -> _Snapshot:
+        catalog = self._kb.catalog
+        docs = {d.id: d for d in catalog.documents()}
+        rows = catalog.chunks()
+        lexical = LexicalIndex.load(self._kb.lexical_dir)
+        if lexical is None or lexical.generation != generation:
+            # A reader never writes: build the index in memory; the next ingest persists it.
+            lexical = LexicalIndex.build(
+                [r.id for r in rows],
+                [r.text for r in rows],
+                [language_of_locale(docs[r.doc_id].locale) for r in rows],
+                generation,
+            )
+        by_id = {r.id: r for r in rows}
+        ids = [cid for cid in lexical.chunk_ids if cid in by_id]
+        if len(ids) != len(lexical.chunk_ids):
+            raise LearnloopError(ErrorCode.invalid_input, "lexical index out of step with catalog")
+        gist_embedder = self._knowledge.gist_embedder
+        gists = catalog.gist_matrix(ids, gist_embedder.dim) if gist_embedder else None
+        aligner = None
+        if gist_embedder is not None:
+            vocabularies = {lang: Vocabulary(words, vectors)
+                            for lang, (words, vectors) in catalog.terms().items()}
+            aligner = TermAligner(gist_embedder, vocabularies)
+        return _Snapshot(
+            generation=generation,
+            chunk_ids=ids,
+            chunk_doc=[by_id[c].doc_id for c in ids],
+            chunk_heading=[by_id[c].heading for c in ids],
+            chunk_body=[by_id[c].body for c in ids],
+            position={c: i for i, c in enumerate(ids)},
+            docs=docs,
+            lexical=lexical,
+            gists=gists,
+            aligner=aligner,
+            languages=frozenset(language_of_locale(d.locale) for d in docs.values()),
+        )
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        filters: Mapping[str, Any] | None = None,
+        mode: Mode = "hybrid",
+    ) -> list[ArticleHit]:
+        query = query.strip()
+        if not query:
+            raise LearnloopError(ErrorCode.invalid_input, "query is empty")
+        allowed = normalize_filters(filters)
+        snap = self._fresh()
+        if not snap.chunk_ids:
+            return []
+        mask = self._mask(snap, allowed)
+        language = detect_language(query)
+        n = self._knowledge.settings.candidates
+        dense = mode in ("hybrid", "dense", "dense+bm25")
+        lexical = mode in ("hybrid", "bm25", "dense+bm25")
+        rankings: list[tuple[float, list[int]]] = []
+        if dense:
+            rankings.append((1.0, self._dense(snap, query, n, allowed)))
+        if lexical:
+            rankings.append((1.0, _top(snap.lexical.scores(query, language), mask, n)))
+        if mode in ("hybrid", "multilingual") and snap.gists is not None:
+            assert self._knowledge.gist_embedder is not None
+            vector = self._knowledge.gist_embedder.embed_query(query)
+            rankings.append((1.0, _top(snap.gists @ vector, mask, n)))
+        if mode == "hybrid" and snap.aligner is not None:
+            # The question in the knowledge base's other language(s): the English dense model
+            # and BM25 then match it directly.
+            for target in sorted(snap.languages - {language}):
+                translated = snap.aligner.translate(query, language, target)
+                if not translated:
+                    continue
+                if target == "en":
+                    rankings.append((1.0, self._dense(snap, translated, n, allowed)))
+                rankings.append((1.0, _top(snap.lexical.scores(translated, target), mask, n)))
+        return self._group(snap, _fuse(rankings, self._knowledge.settings.rrf_k), k)
+
+    def _mask(self, snap: _Snapshot, allowed: dict[str, list[str]]) -> np.ndarray:
+        mask = np.ones(len(snap.chunk_ids), dtype=bool)
+        if allowed:
+            ok_docs = {d.id for d in snap.docs.values()
+                       if all(getattr(d, key) in values for key, values in allowed.items())}
+            mask &= np.array([doc in ok_docs for doc in snap.chunk_doc], dtype=bool)
+        return mask
+
+    def _dense(self, snap: _Snapshot, query: str, n: int, allowed: dict[str, list[str]]) -> list[int]:
+        vector = self._knowledge.embedder.embed_query(query)
+        clauses = [{key: {"$in": values}} for key, values in allowed.items()]
+        where: dict[str, Any] | None = None
+        if len(clauses) == 1:
+            where = clauses[0]
+        elif clauses:
+            where = {"$and": clauses}
+        hits = self._kb.store.query(vector, n, where)
+        # Vectors the catalog does not know (an interrupted write) are never served.
+        return [snap.position[h.chunk_id] for h in hits if h.chunk_id in snap.position]
+
+    def _group(self, snap: _Snapshot, fused: dict[int, float], k: int) -> list[ArticleHit]:
+        per_doc: dict[str, list[tuple[float, int]]] = {}
+        for index, score in fused.items():
+            per_doc.setdefault(snap.chunk_doc[index], []).append((score, index))
+        ranked: list[tuple[float, str, int]] = []
+        for doc_id, scored in per_doc.items():
+            scored.sort(reverse=True)
+            score = scored[0][0] + (_SECOND_CHUNK_WEIGHT * scored[1][0] if len(scored) > 1 else 0.0)
+            ranked.append((score, doc_id, scored[0][1]))
+        ranked.sort(key=lambda item: (-item[0], item[1]))
+        hits = []
+        for score, doc_id, best in ranked[:k]:
+            doc = snap.docs[doc_id]
+            hits.append(
+                ArticleHit(
+                    article_id=doc.id,
+                    title=doc.title,
+                    url=doc.url,
+                    score=score,
+                    snippet=_snippet(snap.chunk_body[best]),
+                    kind=doc.kind,
+                    locale=doc.locale,
+                    heading=snap.chunk_heading[best],
+                    chunk_id=snap.chunk_ids[best],
+                )
+            )
+        return hits
+
+
+def _top(scores: np.ndarray, mask: np.ndarray, n: int) -> list[int]:
+    if scores.size == 0:
+        return []
+    masked = np.where(mask, scores, -np.inf)
+    count = min(n, int(mask.sum()))
+    if count == 0:
+        return []
+    top = np.argpartition(-masked, count - 1)[:count]
+    top = top[np.argsort(-masked[top], kind="stable")]
+    return [int(i) for i in top if np.isfinite(masked[i]) and masked[i] > 0]
+
+
+def _fuse(rankings: Sequence[tuple[float, list[int]]], k: int) -> dict[int, float]:
+    fused: dict[int, float] = {}
+    for weight, ranking in rankings:
+        for rank, index in enumerate(ranking):
+            fused[index] = fused.get(index, 0.0) + weight / (k + rank + 1)
+    return fused
+
+
+def _snippet(body: str, limit: int = 320) -> str:
+    text = " ".join(body.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > 0 else limit] + " …"

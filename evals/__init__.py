@@ -1,0 +1,3 @@
+"""The eval harness: question sets, metrics and reports for retrieval (and later answers)."""
+
+__all__: list[str] = []

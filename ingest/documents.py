@@ -1,0 +1,66 @@
+"""The value objects every loader produces: a document made of heading-scoped sections."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["AUDIENCES", "KINDS", "LEVELS", "Document", "ParseError", "Section"]
+
+AUDIENCES = ("admin", "end_user", "manager", "power_user")
+LEVELS = ("beginner", "intermediate", "advanced")
+KINDS = ("article", "tip", "workflow", "path")
+
+
+class ParseError(ValueError):
+    """A file that cannot be turned into documents; the message names the reason."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """Text under one heading. ``heading_path`` runs from the top heading down."""
+
+    heading_path: tuple[str, ...]
+    text: str
+
+
+@dataclass
+class Document:
+    id: str
+    title: str
+    sections: list[Section]
+    kind: str = "article"
+    url: str | None = None
+    locale: str = "en"
+    audience: str | None = None
+    level: str | None = None
+    feature: str | None = None
+    tags: list[str] = field(default_factory=list)
+    description: str | None = None
+    source: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def content_hash(self) -> str:
+        """Hash of everything that ends up in the index; unchanged hash means nothing to do."""
+        payload = asdict(self)
+        payload.pop("source")
+        raw = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+    def metadata(self) -> dict[str, Any]:
+        """Flat metadata stored with each chunk (Chroma accepts scalars only)."""
+        meta: dict[str, Any] = {
+            "article_id": self.id,
+            "title": self.title,
+            "kind": self.kind,
+            "locale": self.locale,
+        }
+        for key in ("url", "audience", "level", "feature"):
+            value = getattr(self, key)
+            if value:
+                meta[key] = value
+        if self.tags:
+            meta["tags"] = ",".join(self.tags)
+        return meta

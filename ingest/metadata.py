@@ -1,0 +1,90 @@
+"""Validate front matter (or any per-document metadata) into Document fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ingest.documents import AUDIENCES, LEVELS, Document, ParseError, Section
+
+__all__ = ["KNOWN_KEYS", "document_from_metadata"]
+
+KNOWN_KEYS = {"title", "id", "url", "locale", "audience", "level", "feature", "industry", "tags",
+              "kind", "description", "slug", "sidebar_label", "sidebar_position"}
+_KINDS = {"article", "tip", "workflow"}
+
+
+def _text(meta: dict[str, Any], key: str) -> str | None:
+    value = meta.get(key)
+    if value is None:
+        return None
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        text = str(value).strip()
+        return text or None
+    raise ParseError(f"front matter '{key}' must be text, got {type(value).__name__}")
+
+
+def _choice(meta: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str | None:
+    value = _text(meta, key)
+    if value is not None and value not in allowed:
+        raise ParseError(f"front matter '{key}' is '{value}'; expected one of {', '.join(allowed)}")
+    return value
+
+
+def _tags(meta: dict[str, Any]) -> list[str]:
+    raw = meta.get("tags")
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        return [t.strip() for t in raw.split(",") if t.strip()]
+    if isinstance(raw, list) and all(isinstance(t, (str, int)) for t in raw):
+        return [str(t).strip() for t in raw if str(t).strip()]
+    raise ParseError("front matter 'tags' must be a list of words or a comma-separated string")
+
+
+def document_from_metadata(
+    meta: dict[str, Any],
+    *,
+    default_id: str,
+    sections: list[Section],
+    fallback_title: str | None,
+    url: str | None,
+    source: str,
+) -> Document:
+    """Build a Document from validated metadata; raises ParseError naming the bad field."""
+    title = _text(meta, "title") or fallback_title
+    if not title:
+        raise ParseError("no title: set 'title' in the front matter or start the body with an H1")
+    kind = _text(meta, "kind") or "article"
+    if kind not in _KINDS:
+        raise ParseError(f"front matter 'kind' is '{kind}'; expected one of {', '.join(sorted(_KINDS))}")
+    locale = (_text(meta, "locale") or "en").lower().replace("_", "-")
+    extra = {k: v for k, v in meta.items() if k not in KNOWN_KEYS}
+    industry = _text(meta, "industry")
+    if industry:
+        extra["industry"] = industry
+    return Document(
+        id=_text(meta, "id") or default_id,
+        title=title,
+        sections=sections,
+        kind=kind,
+        url=_text(meta, "url") or url,
+        locale=locale,
+        audience=_choice(meta, "audience", AUDIENCES),
+        level=_choice(meta, "level", LEVELS),
+        feature=_text(meta, "feature"),
+        tags=_tags(meta),
+        description=_text(meta, "description"),
+        source=source,
+        extra=_jsonable(extra),
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    """YAML dates and the like become strings so the metadata hashes and stores as JSON."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)

@@ -1,0 +1,281 @@
+"""Bring a knowledge base in line with a folder of knowledge files.
+
+Incremental and atomic per document:
+- a document whose content hash is unchanged is skipped (no parsing cost beyond reading it,
+  no embedding);
+- chunk ids are content-addressed, so an edited document re-embeds only the chunks that
+  changed, and vectors already in Chroma are reused;
+- a document becomes visible when its catalog transaction commits (vectors are written
+  first, stale vectors removed after), and the run ends by reconciling Chroma with the
+  catalog, so a crash at any point leaves whole documents only;
+- documents whose file disappeared are removed from the catalog, Chroma and BM25; a file
+  that fails to parse is reported and its previously ingested version is kept.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from assistant.crosslingual import vocabulary_from
+from assistant.embeddings import WordPieceCounter
+from assistant.errors import ErrorCode, LearnloopError
+from assistant.knowledge_base import Knowledge, KnowledgeBase
+from assistant.language import language_of_locale
+from assistant.lexical import LexicalIndex
+from ingest.chunking import Chunk, Chunker
+from ingest.documents import Document
+from ingest.loaders import LoadResult, discover, load_file
+
+__all__ = ["SyncReport", "rebuild_lexical", "sync_path"]
+
+_GROUP = 24  # documents embedded together: big enough batches, small enough to show progress
+
+
+@dataclass
+class SyncReport:
+    kb: str
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kb": self.kb,
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+            "removed": len(self.removed),
+            "failed": [{"file": f, "reason": r} for f, r in self.failed],
+            "skipped_files": len(self.skipped),
+            "chunks_embedded": self.chunks_embedded,
+            "chunks_total": self.chunks_total,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def sync_path(
+    knowledge: Knowledge,
+    kb_name: str,
+    path: Path,
+    base_url: str | None = None,
+    progress: bool = False,
+) -> SyncReport:
+    if not path.exists():
+        raise LearnloopError(ErrorCode.invalid_input, f"{path} does not exist")
+    started = time.perf_counter()
+    root = path.resolve()
+    kb = knowledge.get(kb_name, create=True)
+    report = SyncReport(kb=kb_name)
+    lock = kb.write_lock()
+    try:
+        _check_embedder(knowledge, kb)
+        files, skipped = discover(root)
+        report.skipped = [str(p) for p in skipped]
+        results = [load_file(f, root, base_url) for f in files]
+        docs = _accept(results, report)
+        previous = kb.catalog.hashes()
+        mine = kb.catalog.hashes(root=str(root))
+        protected = {d.source for d in _sources_of_failed(kb, report)}
+        changed: list[Document] = []
+        for doc in docs:
+            old = previous.get(doc.id)
+            if old == doc.content_hash():
+                report.unchanged.append(doc.id)
+            else:
+                changed.append(doc)
+                (report.updated if old is not None else report.added).append(doc.id)
+        seen = {d.id for d in docs}
+        gone = [
+            doc_id for doc_id in mine
+            if doc_id not in seen and _source(kb, doc_id) not in protected
+        ]
+        _write(knowledge, kb, changed, str(root), report, progress)
+        _remove(kb, gone)
+        report.removed = gone
+        _reconcile(knowledge, kb, report)
+        _update_terms(knowledge, kb)
+        rebuild_lexical(kb)
+        report.chunks_total = kb.catalog.counts()[1]
+    finally:
+        lock.release()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _accept(results: list[LoadResult], report: SyncReport) -> list[Document]:
+    """Parsed documents, minus failures and duplicate ids (both reported by file)."""
+    docs: list[Document] = []
+    owner: dict[str, str] = {}
+    for result in results:
+        if result.error:
+            report.failed.append((result.rel, result.error))
+            continue
+        clash = next((d.id for d in result.documents if d.id in owner), None)
+        if clash is not None:
+            report.failed.append(
+                (result.rel, f"article id '{clash}' is already used by {owner[clash]}")
+            )
+            continue
+        for doc in result.documents:
+            owner[doc.id] = result.rel
+            docs.append(doc)
+    return docs
+
+
+def _sources_of_failed(kb: KnowledgeBase, report: SyncReport) -> list[Document]:
+    failed = {rel for rel, _ in report.failed}
+    return [
+        Document(id=row.id, title=row.title, sections=[], source=row.source)
+        for row in kb.catalog.documents()
+        if row.source in failed
+    ]
+
+
+def _source(kb: KnowledgeBase, doc_id: str) -> str | None:
+    row = kb.catalog.document(doc_id)
+    return row.source if row else None
+
+
+def _check_embedder(knowledge: Knowledge, kb: KnowledgeBase) -> None:
+    """Vectors from another embedder are incomparable: start the dense index over."""
+    wanted = knowledge.settings.embedder
+    if kb.store.embedder != wanted or kb.catalog.get_state("embedder") not in (None, wanted):
+        kb.store.reset(wanted)
+        with kb.catalog.transaction() as conn:
+            conn.execute("UPDATE documents SET hash = ''")
+    kb.catalog.set_state("embedder", wanted)
+
+
+def _write(
+    knowledge: Knowledge,
+    kb: KnowledgeBase,
+    docs: list[Document],
+    root: str,
+    report: SyncReport,
+    progress: bool,
+) -> None:
+    if not docs:
+        return
+    chunker = Chunker(WordPieceCounter())
+    bar = tqdm(total=len(docs), desc=f"ingest {kb.name}", unit="doc", disable=not progress)
+    for start in range(0, len(docs), _GROUP):
+        group = docs[start : start + _GROUP]
+        chunked = [(doc, chunker.chunk(doc)) for doc in group]
+        all_chunks = [c for _, cs in chunked for c in cs]
+        meta = {c.id: {**doc.metadata(), "ord": c.ord} for doc, cs in chunked for c in cs}
+        report.chunks_embedded += _embed_dense(knowledge, kb, all_chunks, meta)
+        gists = _embed_gists(knowledge, kb, all_chunks)
+        for doc, chunks in chunked:
+            stale = kb.catalog.chunk_ids(doc.id) - {c.id for c in chunks}
+            kb.catalog.put_document(doc, root, chunks, gists)
+            kb.store.delete(sorted(stale))
+            bar.update(1)
+    bar.close()
+
+
+def _embed_dense(
+    knowledge: Knowledge, kb: KnowledgeBase, chunks: Sequence[Chunk], meta: dict[str, dict[str, Any]]
+) -> int:
+    have = kb.store.existing([c.id for c in chunks])
+    todo = [c for c in chunks if c.id not in have]
+    if todo:
+        vectors = knowledge.embedder.embed_documents([c.text for c in todo])
+        kb.store.upsert([c.id for c in todo], vectors, [meta[c.id] for c in todo])
+    return len(todo)
+
+
+def _embed_gists(knowledge: Knowledge, kb: KnowledgeBase, chunks: Sequence[Chunk]) -> dict[str, bytes]:
+    gists = kb.catalog.gists([c.id for c in chunks])
+    embedder = knowledge.gist_embedder
+    todo = [c for c in chunks if c.id not in gists]
+    if embedder is not None and todo:
+        vectors = embedder.embed_documents([c.text for c in todo])
+        for chunk, vector in zip(todo, vectors, strict=True):
+            gists[chunk.id] = np.asarray(vector, dtype=np.float32).tobytes()
+    return gists
+
+
+def _remove(kb: KnowledgeBase, doc_ids: Iterable[str]) -> None:
+    ids = list(doc_ids)
+    if not ids:
+        return
+    chunk_ids = sorted(c for d in ids for c in kb.catalog.chunk_ids(d))
+    kb.catalog.delete_documents(ids)
+    kb.store.delete(chunk_ids)
+
+
+def _reconcile(knowledge: Knowledge, kb: KnowledgeBase, report: SyncReport) -> None:
+    """Make Chroma hold exactly the catalog's chunks (repairs interrupted runs)."""
+    in_store = kb.store.ids()
+    in_catalog = kb.catalog.chunk_ids()
+    strays = sorted(in_store - in_catalog)
+    if strays:
+        kb.store.delete(strays)
+    missing = in_catalog - in_store
+    if missing:
+        rows = [r for r in kb.catalog.chunks() if r.id in missing]
+        docs = {d.id: d for d in kb.catalog.documents()}
+        vectors = knowledge.embedder.embed_documents([r.text for r in rows])
+        metas = []
+        for r in rows:
+            d = docs[r.doc_id]
+            m = {"article_id": d.id, "title": d.title, "kind": d.kind, "locale": d.locale, "ord": r.ord}
+            m.update({k: v for k, v in (("url", d.url), ("audience", d.audience),
+                                        ("level", d.level), ("feature", d.feature)) if v})
+            metas.append(m)
+        kb.store.upsert([r.id for r in rows], vectors, metas)
+        report.chunks_embedded += len(rows)
+
+
+def _update_terms(knowledge: Knowledge, kb: KnowledgeBase) -> None:
+    """Embed the knowledge base's new frequent words (for cross-language questions)."""
+    embedder = knowledge.gist_embedder
+    if embedder is None:
+        return
+    wanted = {
+        (language, word)
+        for language, words in vocabulary_from(kb.catalog.chunk_texts_with_language()).items()
+        for word in words
+    }
+    have = kb.catalog.term_words()
+    new = sorted(wanted - have)
+    vectors = embedder.embed_documents([word for _, word in new]) if new else []
+    kb.catalog.replace_terms(
+        [(language, word, np.asarray(v, dtype=np.float32).tobytes())
+         for (language, word), v in zip(new, vectors, strict=True)],
+        sorted(have - wanted),
+    )
+
+
+def rebuild_lexical(kb: KnowledgeBase, force: bool = False) -> LexicalIndex:
+    generation = kb.catalog.generation
+    current = LexicalIndex.load(kb.lexical_dir)
+    if current is not None and current.generation == generation and not force:
+        return current
+    locales = {d.id: d.locale for d in kb.catalog.documents()}
+    rows = kb.catalog.chunks()
+    index = LexicalIndex.build(
+        [r.id for r in rows],
+        [r.text for r in rows],
+        [language_of_locale(locales[r.doc_id]) for r in rows],
+        generation,
+    )
+    index.save(kb.lexical_dir)
+    return index
