@@ -69,8 +69,13 @@ def create_app(settings: Settings | None = None, knowledge: Knowledge | None = N
             problems.append(f"{where or 'body'}: {err.get('msg', 'invalid')}")
         message = "invalid request: " + "; ".join(problems)
         return JSONResponse(
-            {"error": {"code": ErrorCode.invalid_input.value, "message": message,
-                       "details": _plain(exc.errors())}},
+            {
+                "error": {
+                    "code": ErrorCode.invalid_input.value,
+                    "message": message,
+                    "details": _plain(exc.errors()),
+                }
+            },
             status_code=422,
         )
 
@@ -89,6 +94,11 @@ def _plain(errors: Any) -> Any:
     """Validation details made JSON-safe (pydantic may include exception objects)."""
     out = []
     for err in errors:
-        out.append({k: (v if isinstance(v, (str, int, float, list, type(None))) else str(v))
-                    for k, v in err.items() if k != "input"})
+        out.append(
+            {
+                k: (v if isinstance(v, (str, int, float, list, type(None))) else str(v))
+                for k, v in err.items()
+                if k != "input"
+            }
+        )
     return out

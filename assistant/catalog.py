@@ -49,6 +49,8 @@ _SCHEMA = [
         PRIMARY KEY (language, word)
     );
     """,
+    # 3: an embedding of each article's title and summary (article-level ranking)
+    "ALTER TABLE documents ADD COLUMN card BLOB",
 ]
 
 
@@ -139,15 +141,18 @@ class Catalog:
 
     # --- documents -----------------------------------------------------------------------
     def hashes(self, root: str | None = None) -> dict[str, str]:
-        sql, args = "SELECT id, hash FROM documents", ()
-        if root is not None:
-            sql, args = sql + " WHERE root=?", (root,)
-        return {row[0]: row[1] for row in self._db.execute(sql, args)}
+        if root is None:
+            rows = self._db.execute("SELECT id, hash FROM documents")
+        else:
+            rows = self._db.execute("SELECT id, hash FROM documents WHERE root=?", (root,))
+        return {row[0]: row[1] for row in rows}
 
     def chunk_ids(self, doc_id: str | None = None) -> set[str]:
         if doc_id is None:
             return {row[0] for row in self._db.execute("SELECT id FROM chunks")}
-        return {row[0] for row in self._db.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))}
+        return {
+            row[0] for row in self._db.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))
+        }
 
     def gists(self, chunk_ids: Sequence[str]) -> dict[str, bytes]:
         out: dict[str, bytes] = {}
@@ -161,17 +166,36 @@ class Catalog:
         return out
 
     def put_document(
-        self, doc: Document, root: str, chunks: Sequence[Chunk], gists: dict[str, bytes]
+        self,
+        doc: Document,
+        root: str,
+        chunks: Sequence[Chunk],
+        gists: dict[str, bytes],
+        card: bytes | None,
     ) -> None:
         """Replace a document and all its chunks in one transaction."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM documents WHERE id=?", (doc.id,))
             conn.execute(
-                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (doc.id, doc.kind, doc.title, doc.url, doc.locale, doc.audience, doc.level,
-                 doc.feature, json.dumps(doc.tags), doc.description, doc.source, root,
-                 doc.content_hash(), json.dumps(doc.extra, ensure_ascii=False),
-                 datetime.now(UTC).isoformat()),
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    doc.id,
+                    doc.kind,
+                    doc.title,
+                    doc.url,
+                    doc.locale,
+                    doc.audience,
+                    doc.level,
+                    doc.feature,
+                    json.dumps(doc.tags),
+                    doc.description,
+                    doc.source,
+                    root,
+                    doc.content_hash(),
+                    json.dumps(doc.extra, ensure_ascii=False),
+                    datetime.now(UTC).isoformat(),
+                    card,
+                ),
             )
             conn.executemany(
                 "INSERT INTO chunks VALUES (?,?,?,?,?,?)",
@@ -192,8 +216,22 @@ class Catalog:
             " source, root, hash, extra FROM documents ORDER BY id"
         ).fetchall()
         return [
-            DocumentRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]), r[9],
-                        r[10], r[11], r[12], json.loads(r[13]))
+            DocumentRow(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                json.loads(r[8]),
+                r[9],
+                r[10],
+                r[11],
+                r[12],
+                json.loads(r[13]),
+            )
             for r in rows
         ]
 
@@ -250,6 +288,16 @@ class Catalog:
             conn.executemany("DELETE FROM terms WHERE language=? AND word=?", remove)
             conn.executemany("INSERT OR REPLACE INTO terms VALUES (?,?,?)", add)
             self._bump(conn)
+
+    def card_matrix(self, doc_ids: Sequence[str], dim: int) -> np.ndarray:
+        """Article card vectors in the order of ``doc_ids``; zeros where missing."""
+        found = dict(self._db.execute("SELECT id, card FROM documents WHERE card IS NOT NULL"))
+        matrix = np.zeros((len(doc_ids), dim), dtype=np.float32)
+        for i, doc_id in enumerate(doc_ids):
+            blob = found.get(doc_id)
+            if blob is not None:
+                matrix[i] = np.frombuffer(blob, dtype=np.float32)
+        return matrix
 
     def counts(self) -> tuple[int, int]:
         docs = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]

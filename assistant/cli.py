@@ -77,7 +77,9 @@ def search(
     locale: Annotated[str | None, typer.Option(help="Only articles in this locale.")] = None,
     audience: Annotated[str | None, typer.Option(help="Only articles for this audience.")] = None,
     level: Annotated[str | None, typer.Option(help="Only articles at this level.")] = None,
-    mode: Annotated[str, typer.Option(help="hybrid, dense, bm25, multilingual or dense+bm25.")] = "hybrid",
+    mode: Annotated[
+        str, typer.Option(help="hybrid, dense, bm25, multilingual or dense+bm25.")
+    ] = "hybrid",
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Print the articles that best match a question, with scores."""
@@ -85,8 +87,11 @@ def search(
 
     if mode not in MODES:
         _fail(f"unknown mode '{mode}'; choose one of {', '.join(MODES)}")
-    filters = {key: value for key, value in
-               (("locale", locale), ("audience", audience), ("level", level)) if value}
+    filters = {
+        key: value
+        for key, value in (("locale", locale), ("audience", audience), ("level", level))
+        if value
+    }
     try:
         knowledge = _knowledge()
         retriever = Retriever(knowledge, knowledge.get(kb))
@@ -95,7 +100,9 @@ def search(
         _fail(exc.message)
         return
     if json_out:
-        typer.echo(json.dumps({"results": [h.as_dict() for h in hits]}, indent=2, ensure_ascii=False))
+        typer.echo(
+            json.dumps({"results": [h.as_dict() for h in hits]}, indent=2, ensure_ascii=False)
+        )
         return
     if not hits:
         typer.echo("no matching articles")
@@ -129,8 +136,12 @@ def serve(
 def eval_retrieval(
     kb: KbOption,
     questions: Annotated[Path, typer.Option("--questions", help="Question set (JSONL).")],
-    json_path: Annotated[Path | None, typer.Option("--json", help="Write full results here.")] = None,
-    modes: Annotated[str, typer.Option(help="Comma-separated modes to compare.")] = "hybrid,dense,bm25",
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write full results here.")
+    ] = None,
+    modes: Annotated[
+        str, typer.Option(help="Comma-separated modes to compare.")
+    ] = "hybrid,dense,bm25",
 ) -> None:
     """hit@1/3/5, MRR@10 and nDCG@10 per mode, overall and per kind and language."""
     from assistant.retrieval import MODES

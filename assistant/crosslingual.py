@@ -43,7 +43,9 @@ def vocabulary_from(texts: Iterable[tuple[str, str]], min_count: int = 2) -> dic
     for text, language in texts:
         counts.setdefault(language, Counter()).update(set(content_words(text, language)))
     return {
-        language: sorted(w for w, c in counter.most_common(MAX_WORDS_PER_LANGUAGE) if c >= min_count)
+        language: sorted(
+            w for w, c in counter.most_common(MAX_WORDS_PER_LANGUAGE) if c >= min_count
+        )
         for language, counter in counts.items()
     }
 
@@ -58,8 +60,9 @@ class Vocabulary:
 
 
 class TermAligner:
-    def __init__(self, embedder: Embedder, vocabularies: dict[str, Vocabulary],
-                 min_similarity: float = 0.72) -> None:
+    def __init__(
+        self, embedder: Embedder, vocabularies: dict[str, Vocabulary], min_similarity: float = 0.72
+    ) -> None:
         self._embedder = embedder
         self.vocabularies = vocabularies
         self.min_similarity = min_similarity

@@ -193,8 +193,10 @@ def _export_fp32(path: Path) -> None:
         str(tmp),
         input_names=["input_ids", "attention_mask", "token_type_ids"],
         output_names=["last_hidden_state"],
-        dynamic_axes={name: axes for name in
-                      ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")},
+        dynamic_axes={
+            name: axes
+            for name in ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")
+        },
         opset_version=17,
         dynamo=False,
     )

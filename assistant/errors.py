@@ -1,18 +1,18 @@
 """One error type for the whole service.
 
-    LearnloopError(code, message)      base: a code from ErrorCode, mapped to an HTTP status
-    ├── raised by services (retrieval, ingestion, evals) for bad input or missing things
-    └── turned into JSON by the app's single handler, and into a message + exit code by the CLI
+LearnloopError(code, message)      base: a code from ErrorCode, mapped to an HTTP status
+├── raised by services (retrieval, ingestion, evals) for bad input or missing things
+└── turned into JSON by the app's single handler, and into a message + exit code by the CLI
 """
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["ErrorCode", "LearnloopError"]
 
 
-class ErrorCode(str, Enum):
+class ErrorCode(StrEnum):
     invalid_input = "invalid_input"
     kb_not_found = "kb_not_found"
     not_found = "not_found"

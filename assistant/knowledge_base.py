@@ -28,7 +28,7 @@ from assistant.vector_store import VectorStore, chroma_client
 if TYPE_CHECKING:
     from assistant.retrieval import Retriever
 
-__all__ = ["KnowledgeBase", "Knowledge", "validate_kb_name"]
+__all__ = ["Knowledge", "KnowledgeBase", "validate_kb_name"]
 
 _KB_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,58}[a-z0-9])?$")
 
@@ -56,7 +56,9 @@ class KnowledgeBase:
 
     @cached_property
     def store(self) -> VectorStore:
-        return VectorStore(self._knowledge.chroma, f"kb-{self.name}", self._knowledge.settings.embedder)
+        return VectorStore(
+            self._knowledge.chroma, f"kb-{self.name}", self._knowledge.settings.embedder
+        )
 
     def write_lock(self, timeout: float = 600) -> FileLock:
         lock = FileLock(str(self.dir / ".write.lock"), timeout=timeout)
@@ -64,7 +66,8 @@ class KnowledgeBase:
             lock.acquire()
         except Timeout:
             raise LearnloopError(
-                ErrorCode.locked, f"knowledge base '{self.name}' is being written by another process"
+                ErrorCode.locked,
+                f"knowledge base '{self.name}' is being written by another process",
             ) from None
         return lock
 
@@ -123,7 +126,8 @@ class Knowledge:
             if not create and not self.exists(name):
                 known = ", ".join(self.names()) or "none yet; run `learnloop ingest PATH --kb NAME`"
                 raise LearnloopError(
-                    ErrorCode.kb_not_found, f"knowledge base '{name}' does not exist (known: {known})"
+                    ErrorCode.kb_not_found,
+                    f"knowledge base '{name}' does not exist (known: {known})",
                 )
             kb = KnowledgeBase(self, name)
             self._kbs[name] = kb

@@ -30,8 +30,9 @@ class LexicalIndex:
         self.generation = generation
 
     @classmethod
-    def build(cls, chunk_ids: list[str], texts: Sequence[str], languages: Sequence[str],
-              generation: int) -> LexicalIndex:
+    def build(
+        cls, chunk_ids: list[str], texts: Sequence[str], languages: Sequence[str], generation: int
+    ) -> LexicalIndex:
         corpus = [analyze(t, lang) or ["\u2205"] for t, lang in zip(texts, languages, strict=True)]
         if not corpus:
             return cls([], None, generation)

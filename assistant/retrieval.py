@@ -17,18 +17,38 @@ from typing import Any, Literal
 import numpy as np
 
 from assistant.catalog import DocumentRow
+from assistant.crosslingual import TermAligner, Vocabulary
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.knowledge_base import Knowledge, KnowledgeBase
-from assistant.crosslingual import TermAligner, Vocabulary
 from assistant.language import detect_language, language_of_locale
 from assistant.lexical import LexicalIndex
 
-__all__ = ["FILTER_KEYS", "MODES", "ArticleHit", "Retriever", "Mode"]
+__all__ = ["FILTER_KEYS", "MODES", "ArticleHit", "FusionWeights", "Mode", "Retriever"]
 
 Mode = Literal["hybrid", "dense", "bm25", "multilingual", "dense+bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25", "multilingual", "dense+bm25")
 FILTER_KEYS = ("locale", "audience", "level", "kind")
 _SECOND_CHUNK_WEIGHT = 0.25
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """How much each ranked list counts in reciprocal-rank fusion.
+
+    ``cards`` ranks whole articles by their title and summary (MiniLM) and adds to the
+    article's score after chunks are grouped, like a title field in a search engine.
+
+    ``multilingual_same_language`` applies when the question is in a language the
+    knowledge base is written in: USE is the weaker retriever there and mainly adds noise
+    to the first rank; across languages it is one of the few signals and counts fully.
+    """
+
+    dense: float = 1.0
+    bm25: float = 1.0
+    multilingual: float = 1.0
+    multilingual_same_language: float = 0.5
+    translated: float = 1.0
+    cards: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -66,6 +86,9 @@ class _Snapshot:
     gists: np.ndarray | None
     aligner: TermAligner | None
     languages: frozenset[str]
+    card_ids: list[str]
+    cards: np.ndarray
+    first_chunk: dict[str, int]
 
 
 def normalize_filters(filters: Mapping[str, Any] | None) -> dict[str, list[str]]:
@@ -80,7 +103,8 @@ def normalize_filters(filters: Mapping[str, Any] | None) -> dict[str, list[str]]
         values = value if isinstance(value, list) else [value]
         if not values or not all(isinstance(v, str) and v for v in values):
             raise LearnloopError(
-                ErrorCode.invalid_input, f"filter '{key}' needs a non-empty string or list of strings"
+                ErrorCode.invalid_input,
+                f"filter '{key}' needs a non-empty string or list of strings",
             )
         out[key] = values
     return out
@@ -89,7 +113,10 @@ def normalize_filters(filters: Mapping[str, Any] | None) -> dict[str, list[str]]
 class Retriever:
     """Searches one knowledge base; reloads its in-memory indexes when the catalog changes."""
 
-    def __init__(self, knowledge: Knowledge, kb: KnowledgeBase) -> None:
+    def __init__(
+        self, knowledge: Knowledge, kb: KnowledgeBase, weights: FusionWeights | None = None
+    ) -> None:
+        self.weights = weights or FusionWeights()
         self._knowledge = knowledge
         self._kb = kb
         self._snapshot: _Snapshot | None = None
@@ -126,8 +153,10 @@ class Retriever:
         gists = catalog.gist_matrix(ids, gist_embedder.dim) if gist_embedder else None
         aligner = None
         if gist_embedder is not None:
-            vocabularies = {lang: Vocabulary(words, vectors)
-                            for lang, (words, vectors) in catalog.terms().items()}
+            vocabularies = {
+                lang: Vocabulary(words, vectors)
+                for lang, (words, vectors) in catalog.terms().items()
+            }
             aligner = TermAligner(gist_embedder, vocabularies)
         return _Snapshot(
             generation=generation,
@@ -141,6 +170,11 @@ class Retriever:
             gists=gists,
             aligner=aligner,
             languages=frozenset(language_of_locale(d.locale) for d in docs.values()),
+            card_ids=list(docs),
+            first_chunk={
+                doc: i for i, doc in reversed(list(enumerate(by_id[c].doc_id for c in ids)))
+            },
+            cards=catalog.card_matrix(list(docs), self._knowledge.embedder.dim),
         )
 
     def search(
@@ -162,15 +196,25 @@ class Retriever:
         n = self._knowledge.settings.candidates
         dense = mode in ("hybrid", "dense", "dense+bm25")
         lexical = mode in ("hybrid", "bm25", "dense+bm25")
+        w = self.weights
+        embedded: dict[str, np.ndarray] = {}
+
+        def embed(text: str) -> np.ndarray:
+            if text not in embedded:
+                embedded[text] = self._knowledge.embedder.embed_query(text)
+            return embedded[text]
+
         rankings: list[tuple[float, list[int]]] = []
         if dense:
-            rankings.append((1.0, self._dense(snap, query, n, allowed)))
+            rankings.append((w.dense, self._dense(snap, embed(query), n, allowed)))
         if lexical:
-            rankings.append((1.0, _top(snap.lexical.scores(query, language), mask, n)))
+            rankings.append((w.bm25, _top(snap.lexical.scores(query, language), mask, n)))
         if mode in ("hybrid", "multilingual") and snap.gists is not None:
             assert self._knowledge.gist_embedder is not None
             vector = self._knowledge.gist_embedder.embed_query(query)
-            rankings.append((1.0, _top(snap.gists @ vector, mask, n)))
+            weight = w.multilingual_same_language if language in snap.languages else w.multilingual
+            rankings.append((weight, _top(snap.gists @ vector, mask, n)))
+        english = query if language == "en" else None
         if mode == "hybrid" and snap.aligner is not None:
             # The question in the knowledge base's other language(s): the English dense model
             # and BM25 then match it directly.
@@ -179,20 +223,38 @@ class Retriever:
                 if not translated:
                     continue
                 if target == "en":
-                    rankings.append((1.0, self._dense(snap, translated, n, allowed)))
-                rankings.append((1.0, _top(snap.lexical.scores(translated, target), mask, n)))
-        return self._group(snap, _fuse(rankings, self._knowledge.settings.rrf_k), k)
+                    english = translated
+                    rankings.append(
+                        (w.translated, self._dense(snap, embed(translated), n, allowed))
+                    )
+                rankings.append(
+                    (w.translated, _top(snap.lexical.scores(translated, target), mask, n))
+                )
+        rrf_k = self._knowledge.settings.rrf_k
+        article_boost: dict[str, float] = {}
+        if mode == "hybrid" and english and len(snap.card_ids):
+            scores = snap.cards @ embed(english)
+            allowed_docs = set(np.asarray(snap.chunk_doc)[mask]) if allowed else None
+            for rank, index in enumerate(_top(scores, np.ones(len(scores), dtype=bool), n)):
+                doc_id = snap.card_ids[index]
+                if allowed_docs is None or doc_id in allowed_docs:
+                    article_boost[doc_id] = w.cards / (rrf_k + rank + 1)
+        return self._group(snap, _fuse(rankings, rrf_k), k, article_boost)
 
     def _mask(self, snap: _Snapshot, allowed: dict[str, list[str]]) -> np.ndarray:
         mask = np.ones(len(snap.chunk_ids), dtype=bool)
         if allowed:
-            ok_docs = {d.id for d in snap.docs.values()
-                       if all(getattr(d, key) in values for key, values in allowed.items())}
+            ok_docs = {
+                d.id
+                for d in snap.docs.values()
+                if all(getattr(d, key) in values for key, values in allowed.items())
+            }
             mask &= np.array([doc in ok_docs for doc in snap.chunk_doc], dtype=bool)
         return mask
 
-    def _dense(self, snap: _Snapshot, query: str, n: int, allowed: dict[str, list[str]]) -> list[int]:
-        vector = self._knowledge.embedder.embed_query(query)
+    def _dense(
+        self, snap: _Snapshot, vector: np.ndarray, n: int, allowed: dict[str, list[str]]
+    ) -> list[int]:
         clauses = [{key: {"$in": values}} for key, values in allowed.items()]
         where: dict[str, Any] | None = None
         if len(clauses) == 1:
@@ -203,14 +265,21 @@ class Retriever:
         # Vectors the catalog does not know (an interrupted write) are never served.
         return [snap.position[h.chunk_id] for h in hits if h.chunk_id in snap.position]
 
-    def _group(self, snap: _Snapshot, fused: dict[int, float], k: int) -> list[ArticleHit]:
+    def _group(
+        self, snap: _Snapshot, fused: dict[int, float], k: int, article_boost: dict[str, float]
+    ) -> list[ArticleHit]:
         per_doc: dict[str, list[tuple[float, int]]] = {}
         for index, score in fused.items():
             per_doc.setdefault(snap.chunk_doc[index], []).append((score, index))
+        for doc_id in article_boost:
+            if doc_id not in per_doc and doc_id in snap.first_chunk:
+                # Found by its title and summary alone: show its opening as the snippet.
+                per_doc[doc_id] = [(0.0, snap.first_chunk[doc_id])]
         ranked: list[tuple[float, str, int]] = []
         for doc_id, scored in per_doc.items():
             scored.sort(reverse=True)
             score = scored[0][0] + (_SECOND_CHUNK_WEIGHT * scored[1][0] if len(scored) > 1 else 0.0)
+            score += article_boost.get(doc_id, 0.0)
             ranked.append((score, doc_id, scored[0][1]))
         ranked.sort(key=lambda item: (-item[0], item[1]))
         hits = []

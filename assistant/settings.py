@@ -32,7 +32,7 @@ class Settings(BaseSettings):
         default=True,
         description="Also index chunk gists with multilingual USE so other languages match.",
     )
-    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
+    rrf_k: int = Field(default=20, ge=1, description="Reciprocal-rank-fusion constant.")
     candidates: int = Field(default=40, ge=5, le=500, description="Hits taken from each retriever.")
     max_query_chars: int = Field(default=2000, ge=10)
     max_k: int = Field(default=50, ge=1)

@@ -78,7 +78,9 @@ class VectorStore:
             return set()
         return set(self._collection.get(ids=list(ids), include=[])["ids"])
 
-    def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict[str, Any]]) -> None:
+    def upsert(
+        self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict[str, Any]]
+    ) -> None:
         for start in range(0, len(ids), 1000):
             end = start + 1000
             self._collection.upsert(

@@ -45,7 +45,9 @@ def load_questions(path: Path) -> list[Question]:
         try:
             raw = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise LearnloopError(ErrorCode.invalid_input, f"{where}: not JSON ({exc.msg})") from None
+            raise LearnloopError(
+                ErrorCode.invalid_input, f"{where}: not JSON ({exc.msg})"
+            ) from None
         if not isinstance(raw, dict):
             raise LearnloopError(ErrorCode.invalid_input, f"{where}: each line must be an object")
         for key, kind in (("id", str), ("question", str), ("answerable", bool), ("gold", list)):
@@ -54,7 +56,9 @@ def load_questions(path: Path) -> list[Question]:
                     ErrorCode.invalid_input, f"{where}: '{key}' must be a {kind.__name__}"
                 )
         if raw["answerable"] and not raw["gold"]:
-            raise LearnloopError(ErrorCode.invalid_input, f"{where}: answerable question without gold")
+            raise LearnloopError(
+                ErrorCode.invalid_input, f"{where}: answerable question without gold"
+            )
         if raw["id"] in seen:
             raise LearnloopError(ErrorCode.invalid_input, f"{where}: duplicate id '{raw['id']}'")
         seen.add(raw["id"])
@@ -99,23 +103,30 @@ def run_retrieval_eval(
         )
     report: dict[str, Any] = {"kb": kb, "questions": len(answerable), "modes": {}}
     for mode in modes:
-        rows = []
+        rows: list[dict[str, Any]] = []
         started = time.perf_counter()
         for q in answerable:
             ranked = [h.article_id for h in retriever.search(q.question, k=10, mode=mode)]
             gold = set(q.gold)
-            rows.append({
-                "id": q.id, "lang": q.lang, "kind": q.kind, "ranked": ranked[:5],
-                "hit@1": hit_at(ranked, gold, 1), "hit@3": hit_at(ranked, gold, 3),
-                "hit@5": hit_at(ranked, gold, 5), "mrr@10": reciprocal_rank_at(ranked, gold, 10),
-                "ndcg@10": ndcg_at(ranked, gold, 10),
-            })
+            rows.append(
+                {
+                    "id": q.id,
+                    "lang": q.lang,
+                    "kind": q.kind,
+                    "ranked": ranked[:5],
+                    "hit@1": hit_at(ranked, gold, 1),
+                    "hit@3": hit_at(ranked, gold, 3),
+                    "hit@5": hit_at(ranked, gold, 5),
+                    "mrr@10": reciprocal_rank_at(ranked, gold, 10),
+                    "ndcg@10": ndcg_at(ranked, gold, 10),
+                }
+            )
         elapsed = time.perf_counter() - started
         by_lang: dict[str, list[dict[str, Any]]] = defaultdict(list)
         by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
-            by_lang[row["lang"]].append(row)
-            by_kind[row["kind"]].append(row)
+            by_lang[str(row["lang"])].append(row)
+            by_kind[str(row["kind"])].append(row)
         report["modes"][mode] = {
             "overall": summarize(rows),
             "by_lang": {k: summarize(v) for k, v in sorted(by_lang.items())},

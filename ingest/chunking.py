@@ -188,7 +188,10 @@ def _blocks(section: Section) -> list[str]:
                 current = []
             continue
         continues_list = (
-            not current and blocks and _LIST_ITEM.match(line) and _LIST_ITEM.match(blocks[-1].split("\n")[-1])
+            not current
+            and blocks
+            and _LIST_ITEM.match(line)
+            and _LIST_ITEM.match(blocks[-1].split("\n")[-1])
         )
         if continues_list:
             current = blocks.pop().split("\n")

@@ -5,9 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["AUDIENCES", "KINDS", "LEVELS", "Document", "ParseError", "Section"]
+__all__ = [
+    "AUDIENCES",
+    "KINDS",
+    "LEVELS",
+    "Document",
+    "ParseError",
+    "Section",
+    "chunk_metadata",
+]
 
 AUDIENCES = ("admin", "end_user", "manager", "power_user")
 LEVELS = ("beginner", "intermediate", "advanced")
@@ -49,18 +57,41 @@ class Document:
         raw = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
+    def card(self) -> str:
+        """Title and summary: what a reader scans in a result list, embedded per article."""
+        summary = self.description or next((s.text for s in self.sections if s.text), "")
+        words = summary.split()
+        return f"{self.title}. {' '.join(words[:40])}"
+
     def metadata(self) -> dict[str, Any]:
-        """Flat metadata stored with each chunk (Chroma accepts scalars only)."""
-        meta: dict[str, Any] = {
-            "article_id": self.id,
-            "title": self.title,
-            "kind": self.kind,
-            "locale": self.locale,
-        }
-        for key in ("url", "audience", "level", "feature"):
-            value = getattr(self, key)
-            if value:
-                meta[key] = value
-        if self.tags:
-            meta["tags"] = ",".join(self.tags)
-        return meta
+        return chunk_metadata(self)
+
+
+class _Described(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def locale(self) -> str: ...
+    @property
+    def tags(self) -> list[str]: ...
+
+
+def chunk_metadata(doc: _Described) -> dict[str, Any]:
+    """Flat metadata stored with each chunk in Chroma (scalars only, no None)."""
+    meta: dict[str, Any] = {
+        "article_id": doc.id,
+        "title": doc.title,
+        "kind": doc.kind,
+        "locale": doc.locale,
+    }
+    for key in ("url", "audience", "level", "feature"):
+        value = getattr(doc, key)
+        if value:
+            meta[key] = value
+    if doc.tags:
+        meta["tags"] = ",".join(doc.tags)
+    return meta

@@ -12,8 +12,25 @@ __all__ = ["html_to_sections", "parse_html"]
 
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _SKIP = {"script", "style", "nav", "header", "footer", "noscript", "svg", "form", "aside"}
-_BLOCKS = {"p", "div", "section", "article", "main", "blockquote", "pre", "table", "tr", "dl",
-           "dt", "dd", "figure", "figcaption", "details", "summary", "body"}
+_BLOCKS = {
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "blockquote",
+    "pre",
+    "table",
+    "tr",
+    "dl",
+    "dt",
+    "dd",
+    "figure",
+    "figcaption",
+    "details",
+    "summary",
+    "body",
+}
 
 
 def html_to_sections(html: str) -> tuple[str | None, list[Section]]:
@@ -64,7 +81,7 @@ def html_to_sections(html: str) -> tuple[str | None, list[Section]]:
                 lines.append(" | ".join(cells))
             elif child.name in ("img", "br", "hr", "iframe", "video"):
                 continue
-            elif child.name in _BLOCKS or child.find(list(_HEADINGS) + ["p", "ul", "ol", "div"]):
+            elif child.name in _BLOCKS or child.find([*_HEADINGS, "p", "ul", "ol", "div"]):
                 lines.append("")
                 walk(child)
                 lines.append("")

@@ -33,7 +33,9 @@ def parse_learning_path(text: str, *, default_id: str, url: str | None, source: 
         if key not in data:
             raise ParseError(f"learning path is missing '{key}'")
     if data["audience"] not in AUDIENCES:
-        raise ParseError(f"'audience' is '{data['audience']}'; expected one of {', '.join(AUDIENCES)}")
+        raise ParseError(
+            f"'audience' is '{data['audience']}'; expected one of {', '.join(AUDIENCES)}"
+        )
     stages = data["stages"]
     if not isinstance(stages, list) or not stages:
         raise ParseError("'stages' must be a non-empty list")
@@ -46,7 +48,9 @@ def parse_learning_path(text: str, *, default_id: str, url: str | None, source: 
             raise ParseError(f"{where}: 'stage' must be one of {', '.join(STAGES)}")
         name = str(stage["stage"])
         if seen and STAGES.index(name) <= STAGES.index(seen[-1]):
-            raise ParseError(f"{where}: stage '{name}' is out of order (expected {' → '.join(STAGES)})")
+            raise ParseError(
+                f"{where}: stage '{name}' is out of order (expected {' → '.join(STAGES)})"
+            )
         seen.append(name)
         steps = stage.get("steps")
         if not isinstance(steps, list) or not steps:
@@ -55,7 +59,9 @@ def parse_learning_path(text: str, *, default_id: str, url: str | None, source: 
         for st_index, step in enumerate(steps):
             swhere = f"{where}.steps[{st_index}]"
             if not isinstance(step, dict) or not isinstance(step.get("ref"), str):
-                raise ParseError(f"{swhere}: each step needs a 'ref' (path of an article, tip or workflow)")
+                raise ParseError(
+                    f"{swhere}: each step needs a 'ref' (path of an article, tip or workflow)"
+                )
             completes = str(step.get("completes", "viewed")).strip()
             if not _COMPLETES.match(completes):
                 raise ParseError(

@@ -63,7 +63,9 @@ def load_file(path: Path, root: Path, base_url: str | None) -> LoadResult:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise ParseError(f"file is {size // 1_048_576} MB; the limit is {MAX_FILE_BYTES // 1_048_576} MB")
+            raise ParseError(
+                f"file is {size // 1_048_576} MB; the limit is {MAX_FILE_BYTES // 1_048_576} MB"
+            )
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
@@ -87,7 +89,11 @@ def _parse(suffix: str, text: str, *, rel: str, base_url: str | None) -> list[Do
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ParseError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise ParseError(
+            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     if not looks_like_zendesk(data):
-        raise ParseError("JSON file is not a Zendesk Help Center export (expected an 'articles' list)")
+        raise ParseError(
+            "JSON file is not a Zendesk Help Center export (expected an 'articles' list)"
+        )
     return parse_zendesk(text, source=rel)

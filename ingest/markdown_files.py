@@ -1,4 +1,4 @@
-"""Markdown and Docusaurus MDX files: articles, tips (``kind: tip``), workflows (``kind: workflow``)."""
+"""Markdown and Docusaurus MDX: articles, tips (`kind: tip`) and workflows (`kind: workflow`)."""
 
 from __future__ import annotations
 

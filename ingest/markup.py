@@ -30,8 +30,28 @@ _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)")
 _REF_LINK_DEF = re.compile(r"^\s*\[[^\]]+\]:\s+\S+.*$", re.MULTILINE)
 _JSX_EXPRESSION = re.compile(r"\{\s*(?:/\*.*?\*/|[A-Za-z_][\w.]*\([^{}]*\))\s*\}", re.DOTALL)
-_BLOCK_CLOSERS = {"p", "div", "li", "tr", "summary", "details", "table", "ul", "ol", "br", "h1",
-                  "h2", "h3", "h4", "h5", "h6", "section", "article", "blockquote", "pre"}
+_BLOCK_CLOSERS = {
+    "p",
+    "div",
+    "li",
+    "tr",
+    "summary",
+    "details",
+    "table",
+    "ul",
+    "ol",
+    "br",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "section",
+    "article",
+    "blockquote",
+    "pre",
+}
 _CELL_CLOSERS = {"td", "th"}
 _DROP_WITH_CONTENT = {"script", "style"}
 _TAG_NAME = re.compile(r"</?\s*([A-Za-z][\w.:-]*)")

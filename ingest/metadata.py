@@ -8,8 +8,22 @@ from ingest.documents import AUDIENCES, LEVELS, Document, ParseError, Section
 
 __all__ = ["KNOWN_KEYS", "document_from_metadata"]
 
-KNOWN_KEYS = {"title", "id", "url", "locale", "audience", "level", "feature", "industry", "tags",
-              "kind", "description", "slug", "sidebar_label", "sidebar_position"}
+KNOWN_KEYS = {
+    "title",
+    "id",
+    "url",
+    "locale",
+    "audience",
+    "level",
+    "feature",
+    "industry",
+    "tags",
+    "kind",
+    "description",
+    "slug",
+    "sidebar_label",
+    "sidebar_position",
+}
 _KINDS = {"article", "tip", "workflow"}
 
 
@@ -56,7 +70,9 @@ def document_from_metadata(
         raise ParseError("no title: set 'title' in the front matter or start the body with an H1")
     kind = _text(meta, "kind") or "article"
     if kind not in _KINDS:
-        raise ParseError(f"front matter 'kind' is '{kind}'; expected one of {', '.join(sorted(_KINDS))}")
+        raise ParseError(
+            f"front matter 'kind' is '{kind}'; expected one of {', '.join(sorted(_KINDS))}"
+        )
     locale = (_text(meta, "locale") or "en").lower().replace("_", "-")
     extra = {k: v for k, v in meta.items() if k not in KNOWN_KEYS}
     industry = _text(meta, "industry")

@@ -30,7 +30,7 @@ from assistant.knowledge_base import Knowledge, KnowledgeBase
 from assistant.language import language_of_locale
 from assistant.lexical import LexicalIndex
 from ingest.chunking import Chunk, Chunker
-from ingest.documents import Document
+from ingest.documents import Document, chunk_metadata
 from ingest.loaders import LoadResult, discover, load_file
 
 __all__ = ["SyncReport", "rebuild_lexical", "sync_path"]
@@ -103,8 +103,7 @@ def sync_path(
                 (report.updated if old is not None else report.added).append(doc.id)
         seen = {d.id for d in docs}
         gone = [
-            doc_id for doc_id in mine
-            if doc_id not in seen and _source(kb, doc_id) not in protected
+            doc_id for doc_id in mine if doc_id not in seen and _source(kb, doc_id) not in protected
         ]
         _write(knowledge, kb, changed, str(root), report, progress)
         _remove(kb, gone)
@@ -182,16 +181,20 @@ def _write(
         meta = {c.id: {**doc.metadata(), "ord": c.ord} for doc, cs in chunked for c in cs}
         report.chunks_embedded += _embed_dense(knowledge, kb, all_chunks, meta)
         gists = _embed_gists(knowledge, kb, all_chunks)
-        for doc, chunks in chunked:
+        cards = knowledge.embedder.embed_documents([doc.card() for doc in group])
+        for (doc, chunks), card in zip(chunked, cards, strict=True):
             stale = kb.catalog.chunk_ids(doc.id) - {c.id for c in chunks}
-            kb.catalog.put_document(doc, root, chunks, gists)
+            kb.catalog.put_document(doc, root, chunks, gists, card.astype(np.float32).tobytes())
             kb.store.delete(sorted(stale))
             bar.update(1)
     bar.close()
 
 
 def _embed_dense(
-    knowledge: Knowledge, kb: KnowledgeBase, chunks: Sequence[Chunk], meta: dict[str, dict[str, Any]]
+    knowledge: Knowledge,
+    kb: KnowledgeBase,
+    chunks: Sequence[Chunk],
+    meta: dict[str, dict[str, Any]],
 ) -> int:
     have = kb.store.existing([c.id for c in chunks])
     todo = [c for c in chunks if c.id not in have]
@@ -201,7 +204,9 @@ def _embed_dense(
     return len(todo)
 
 
-def _embed_gists(knowledge: Knowledge, kb: KnowledgeBase, chunks: Sequence[Chunk]) -> dict[str, bytes]:
+def _embed_gists(
+    knowledge: Knowledge, kb: KnowledgeBase, chunks: Sequence[Chunk]
+) -> dict[str, bytes]:
     gists = kb.catalog.gists([c.id for c in chunks])
     embedder = knowledge.gist_embedder
     todo = [c for c in chunks if c.id not in gists]
@@ -233,21 +238,14 @@ def _reconcile(knowledge: Knowledge, kb: KnowledgeBase, report: SyncReport) -> N
         rows = [r for r in kb.catalog.chunks() if r.id in missing]
         docs = {d.id: d for d in kb.catalog.documents()}
         vectors = knowledge.embedder.embed_documents([r.text for r in rows])
-        metas = []
-        for r in rows:
-            d = docs[r.doc_id]
-            m = {"article_id": d.id, "title": d.title, "kind": d.kind, "locale": d.locale, "ord": r.ord}
-            m.update({k: v for k, v in (("url", d.url), ("audience", d.audience),
-                                        ("level", d.level), ("feature", d.feature)) if v})
-            metas.append(m)
+        metas = [{**chunk_metadata(docs[r.doc_id]), "ord": r.ord} for r in rows]
         kb.store.upsert([r.id for r in rows], vectors, metas)
         report.chunks_embedded += len(rows)
 
 
 def _update_terms(knowledge: Knowledge, kb: KnowledgeBase) -> None:
     """Embed the knowledge base's new frequent words (for cross-language questions)."""
-    embedder = knowledge.gist_embedder
-    if embedder is None:
+    if not knowledge.settings.multilingual:
         return
     wanted = {
         (language, word)
@@ -256,10 +254,16 @@ def _update_terms(knowledge: Knowledge, kb: KnowledgeBase) -> None:
     }
     have = kb.catalog.term_words()
     new = sorted(wanted - have)
-    vectors = embedder.embed_documents([word for _, word in new]) if new else []
+    embedder = knowledge.gist_embedder
+    if not new or embedder is None:
+        vectors = np.zeros((0, 1), dtype=np.float32)
+    else:
+        vectors = embedder.embed_documents([word for _, word in new])
     kb.catalog.replace_terms(
-        [(language, word, np.asarray(v, dtype=np.float32).tobytes())
-         for (language, word), v in zip(new, vectors, strict=True)],
+        [
+            (language, word, np.asarray(v, dtype=np.float32).tobytes())
+            for (language, word), v in zip(new, vectors, strict=True)
+        ],
         sorted(have - wanted),
     )
 

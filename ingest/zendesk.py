@@ -27,7 +27,9 @@ def parse_zendesk(text: str, *, source: str) -> list[Document]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ParseError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise ParseError(
+            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     items = data.get("articles") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise ParseError("a Zendesk export needs an 'articles' list")
