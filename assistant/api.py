@@ -90,15 +90,15 @@ def create_app(settings: Settings | None = None, knowledge: Knowledge | None = N
     return app
 
 
-def _plain(errors: Any) -> Any:
-    """Validation details made JSON-safe (pydantic may include exception objects)."""
+def _plain(errors: Any) -> list[dict[str, Any]]:
+    """Validation details made JSON-safe: no raw input echoed back, locations as lists."""
     out = []
     for err in errors:
         out.append(
             {
-                k: (v if isinstance(v, (str, int, float, list, type(None))) else str(v))
-                for k, v in err.items()
-                if k != "input"
+                "loc": [str(part) for part in err.get("loc", ())],
+                "msg": str(err.get("msg", "")),
+                "type": str(err.get("type", "")),
             }
         )
     return out

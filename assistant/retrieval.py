@@ -10,6 +10,7 @@ shared words.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -85,7 +86,7 @@ class _Snapshot:
     lexical: LexicalIndex
     gists: np.ndarray | None
     aligner: TermAligner | None
-    languages: frozenset[str]
+    languages: Counter[str]  # documents per analyzer language
     card_ids: list[str]
     cards: np.ndarray
     first_chunk: dict[str, int]
@@ -169,7 +170,7 @@ class Retriever:
             lexical=lexical,
             gists=gists,
             aligner=aligner,
-            languages=frozenset(language_of_locale(d.locale) for d in docs.values()),
+            languages=Counter(language_of_locale(d.locale) for d in docs.values()),
             card_ids=list(docs),
             first_chunk={
                 doc: i for i, doc in reversed(list(enumerate(by_id[c].doc_id for c in ids)))
@@ -216,9 +217,11 @@ class Retriever:
             rankings.append((weight, _top(snap.gists @ vector, mask, n)))
         english = query if language == "en" else None
         if mode == "hybrid" and snap.aligner is not None:
-            # The question in the knowledge base's other language(s): the English dense model
-            # and BM25 then match it directly.
-            for target in sorted(snap.languages - {language}):
+            # The question rendered in a language the knowledge base has more of: the English
+            # dense model and BM25 then match it directly. Not the other way round: an English
+            # question in a mostly-English KB gains only noise from its Spanish translations.
+            own = snap.languages.get(language, 0)
+            for target in sorted(t for t, count in snap.languages.items() if count > own):
                 translated = snap.aligner.translate(query, language, target)
                 if not translated:
                     continue
