@@ -34,6 +34,8 @@ serve:
 run: ingest serve
 
 test: install-dev
+	$(BIN)/ruff check assistant ingest evals tests
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: install-dev

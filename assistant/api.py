@@ -7,13 +7,14 @@ limit are refused before they are read into memory.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.knowledge_base import Knowledge
@@ -43,19 +44,6 @@ def create_app(settings: Settings | None = None, knowledge: Knowledge | None = N
     )
     app.state.ready = False
     app.state.settings = settings
-
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > settings.max_request_bytes:
-            error = LearnloopError(
-                ErrorCode.payload_too_large,
-                f"request body is {int(length)} bytes; the limit is {settings.max_request_bytes}",
-            )
-            return JSONResponse({"error": error.to_dict()}, status_code=413)
-        return await call_next(request)
 
     @app.exception_handler(LearnloopError)
     async def on_error(_: Request, exc: LearnloopError) -> JSONResponse:
@@ -87,18 +75,62 @@ def create_app(settings: Settings | None = None, knowledge: Knowledge | None = N
         return JSONResponse({"status": "ok", "knowledge_bases": names})
 
     app.include_router(search_router)
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     return app
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes, declared or streamed (chunked) alike,
+    before the app reads them into memory."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send, int(declared))
+            return
+        # No declared length (chunked): buffer up to the limit, then replay to the app.
+        buffered: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            buffered.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                await self._refuse(scope, receive, send, size)
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return buffered.pop(0) if buffered else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, size: int) -> None:
+        error = LearnloopError(
+            ErrorCode.payload_too_large,
+            f"request body is at least {size} bytes; the limit is {self.limit} bytes",
+        )
+        response = JSONResponse({"error": error.to_dict()}, status_code=413)
+        await response(scope, receive, send)
 
 
 def _plain(errors: Any) -> list[dict[str, Any]]:
     """Validation details made JSON-safe: no raw input echoed back, locations as lists."""
-    out = []
-    for err in errors:
-        out.append(
-            {
-                "loc": [str(part) for part in err.get("loc", ())],
-                "msg": str(err.get("msg", "")),
-                "type": str(err.get("type", "")),
-            }
-        )
-    return out
+    return [
+        {
+            "loc": [str(part) for part in err.get("loc", ())],
+            "msg": str(err.get("msg", "")),
+            "type": str(err.get("type", "")),
+        }
+        for err in errors
+    ]

@@ -203,6 +203,11 @@ class Catalog:
             )
             self._bump(conn)
 
+    def relocate(self, doc_id: str, source: str, root: str) -> None:
+        """Record a document's new file (renamed or moved, content unchanged)."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE documents SET source=?, root=? WHERE id=?", (source, root, doc_id))
+
     def delete_documents(self, doc_ids: Sequence[str]) -> None:
         if not doc_ids:
             return

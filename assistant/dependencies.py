@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from assistant.knowledge_base import Knowledge
+from assistant.settings import Settings
 
-__all__ = ["KnowledgeDep", "get_knowledge"]
+__all__ = ["KnowledgeDep", "SettingsDep", "get_knowledge", "get_settings"]
 
 
 def get_knowledge(request: Request) -> Knowledge:
@@ -17,3 +18,11 @@ def get_knowledge(request: Request) -> Knowledge:
 
 
 KnowledgeDep = Annotated[Knowledge, Depends(get_knowledge)]
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -1,9 +1,11 @@
 """Embedding backends behind one small protocol.
 
 - ``minilm-torch``: all-MiniLM-L6-v2 through sentence-transformers (PyTorch).
-- ``minilm-onnx``: the same weights exported once to ONNX and run with onnxruntime.
-- ``minilm-onnx-int8``: that export with int8 dynamic quantization (the default: about twice
-  as fast as PyTorch here, same retrieval quality on the evals — see evals/RESULTS.md).
+- ``minilm-onnx``: the same weights exported once to ONNX and run with onnxruntime (the
+  default: same vectors as PyTorch, faster on CPU — see evals/RESULTS.md).
+- ``minilm-onnx-int8``: that export with int8 dynamic quantization. Faster still, but its
+  activations are quantized per batch, so a chunk's vector depends on what it was batched
+  with; it lost a little hit@1 on the evals.
 - ``use-multilingual``: Universal Sentence Encoder multilingual v3 (pure numpy), which maps
   Spanish and English into one space; used for chunk gists so cross-language questions match.
 

@@ -63,6 +63,7 @@ class ArticleHit:
     locale: str
     heading: str
     chunk_id: str
+    body: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -244,6 +245,11 @@ class Retriever:
                     article_boost[doc_id] = w.cards / (rrf_k + rank + 1)
         return self._group(snap, _fuse(rankings, rrf_k), k, article_boost)
 
+    def translate(self, text: str, source: str, target: str) -> str | None:
+        """``text`` rendered in ``target``'s vocabulary of this KB (None if not possible)."""
+        aligner = self._fresh().aligner
+        return aligner.translate(text, source, target) if aligner else None
+
     def _mask(self, snap: _Snapshot, allowed: dict[str, list[str]]) -> np.ndarray:
         mask = np.ones(len(snap.chunk_ids), dtype=bool)
         if allowed:
@@ -299,6 +305,7 @@ class Retriever:
                     locale=doc.locale,
                     heading=snap.chunk_heading[best],
                     chunk_id=snap.chunk_ids[best],
+                    body=snap.chunk_body[best],
                 )
             )
         return hits

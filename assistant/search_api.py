@@ -2,34 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from assistant.dependencies import KnowledgeDep
+from assistant.dependencies import KnowledgeDep, SettingsDep
+from assistant.errors import ErrorCode, LearnloopError
 
 __all__ = ["SearchRequest", "SearchResponse", "router"]
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
 
+FilterValue = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+FilterValues = FilterValue | Annotated[list[FilterValue], Field(min_length=1, max_length=20)]
+
+
 class SearchFilters(BaseModel):
     model_config = {"extra": "forbid"}
 
-    locale: str | list[str] | None = None
-    audience: str | list[str] | None = None
-    level: str | list[str] | None = None
-    kind: str | list[str] | None = None
+    locale: FilterValues | None = None
+    audience: FilterValues | None = None
+    level: FilterValues | None = None
+    kind: FilterValues | None = None
 
 
 class SearchRequest(BaseModel):
     model_config = {"extra": "forbid"}
 
-    query: str = Field(min_length=1, max_length=2000, description="The question, as typed.")
+    query: str = Field(
+        min_length=1, description="The question, as typed (at most LEARNLOOP_MAX_QUERY_CHARS)."
+    )
     kb: str = Field(min_length=1, max_length=60, description="Knowledge base name.")
-    k: int = Field(default=5, ge=1, le=50, description="How many articles to return.")
+    k: int = Field(default=5, ge=1, description="How many articles (at most LEARNLOOP_MAX_K).")
     filters: SearchFilters | None = None
 
 
@@ -46,7 +53,18 @@ class SearchResponse(BaseModel):
 
 
 @router.post("/search", response_model=SearchResponse)
-async def search(body: SearchRequest, knowledge: KnowledgeDep) -> dict[str, Any]:
+async def search(
+    body: SearchRequest, knowledge: KnowledgeDep, settings: SettingsDep
+) -> dict[str, Any]:
+    if len(body.query) > settings.max_query_chars:
+        raise LearnloopError(
+            ErrorCode.invalid_input,
+            f"query is {len(body.query)} characters; the limit is {settings.max_query_chars}",
+        )
+    if body.k > settings.max_k:
+        raise LearnloopError(
+            ErrorCode.invalid_input, f"k is {body.k}; the limit is {settings.max_k}"
+        )
     filters = body.filters.model_dump(exclude_none=True) if body.filters else {}
     kb = knowledge.get(body.kb)
     retriever = knowledge.retriever(kb)

@@ -25,7 +25,7 @@ class Settings(BaseSettings):
         default=None, description="Chroma server URL (http://host:port); embedded when unset."
     )
     embedder: EmbedderName = Field(
-        default="minilm-onnx-int8",
+        default="minilm-onnx",
         description="Dense embedding backend for chunks (all-MiniLM-L6-v2 in some runtime).",
     )
     multilingual: bool = Field(

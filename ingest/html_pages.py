@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
 
@@ -10,6 +12,7 @@ from ingest.metadata import document_from_metadata
 
 __all__ = ["html_to_sections", "parse_html"]
 
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?)\]])")
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _SKIP = {"script", "style", "nav", "header", "footer", "noscript", "svg", "form", "aside"}
 _BLOCKS = {
@@ -49,7 +52,8 @@ def html_to_sections(html: str) -> tuple[str | None, list[Section]]:
         lines.clear()
 
     def inline(node: Tag) -> str:
-        return " ".join(node.get_text(" ", strip=True).split())
+        text = " ".join(node.get_text(" ", strip=True).split())
+        return _SPACE_BEFORE_PUNCT.sub(r"\1", text)  # "<b>Send</b>." stays "Send."
 
     def walk(node: Tag) -> None:
         nonlocal h1
@@ -92,7 +96,9 @@ def html_to_sections(html: str) -> tuple[str | None, list[Section]]:
         if not text:
             return
         if lines and lines[-1]:
-            lines[-1] += " " + text
+            # "tap <b>Send</b>." keeps its full stop attached.
+            joiner = "" if text[0] in ".,;:!?)]" else " "
+            lines[-1] += joiner + text
         else:
             lines.append(text)
 

@@ -90,20 +90,25 @@ def sync_path(
         report.skipped = [str(p) for p in skipped]
         results = [load_file(f, root, base_url) for f in files]
         docs = _accept(results, report)
-        previous = kb.catalog.hashes()
-        mine = kb.catalog.hashes(root=str(root))
-        protected = {d.source for d in _sources_of_failed(kb, report)}
+        stored = {row.id: row for row in kb.catalog.documents()}
+        failed_files = {rel for rel, _ in report.failed}
         changed: list[Document] = []
         for doc in docs:
-            old = previous.get(doc.id)
-            if old == doc.content_hash():
+            row = stored.get(doc.id)
+            if row is not None and row.hash == doc.content_hash():
                 report.unchanged.append(doc.id)
+                if (row.source, row.root) != (doc.source, str(root)):  # moved or renamed file
+                    kb.catalog.relocate(doc.id, doc.source, str(root))
             else:
                 changed.append(doc)
-                (report.updated if old is not None else report.added).append(doc.id)
+                (report.updated if row is not None else report.added).append(doc.id)
         seen = {d.id for d in docs}
+        # Documents of this folder whose file is gone; a file that failed to parse keeps its
+        # previously ingested version.
         gone = [
-            doc_id for doc_id in mine if doc_id not in seen and _source(kb, doc_id) not in protected
+            row.id
+            for row in stored.values()
+            if row.root == str(root) and row.id not in seen and row.source not in failed_files
         ]
         _write(knowledge, kb, changed, str(root), report, progress)
         _remove(kb, gone)
@@ -136,20 +141,6 @@ def _accept(results: list[LoadResult], report: SyncReport) -> list[Document]:
             owner[doc.id] = result.rel
             docs.append(doc)
     return docs
-
-
-def _sources_of_failed(kb: KnowledgeBase, report: SyncReport) -> list[Document]:
-    failed = {rel for rel, _ in report.failed}
-    return [
-        Document(id=row.id, title=row.title, sections=[], source=row.source)
-        for row in kb.catalog.documents()
-        if row.source in failed
-    ]
-
-
-def _source(kb: KnowledgeBase, doc_id: str) -> str | None:
-    row = kb.catalog.document(doc_id)
-    return row.source if row else None
 
 
 def _check_embedder(knowledge: Knowledge, kb: KnowledgeBase) -> None:

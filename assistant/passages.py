@@ -1,0 +1,70 @@
+"""Split a chunk body into answer units: sentences, or whole numbered-step lists.
+
+An answer quotes units, never fragments: a list of steps is one unit (steps are useless
+half-copied), a paragraph contributes its sentences, a fenced code block stays whole.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["Unit", "split_units"]
+
+_LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*+])\s+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9¿¡\"'(*`])")
+_SUBHEADING = re.compile(r"^[^\n.!?:]{2,80}$")
+
+
+@dataclass(frozen=True)
+class Unit:
+    text: str
+    kind: str  # "sentence" | "steps" | "code"
+    position: int  # order within the chunk
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+
+def split_units(body: str) -> list[Unit]:
+    units: list[Unit] = []
+    for block in _blocks(body):
+        first = block.split("\n", 1)[0]
+        if block.lstrip().startswith(("```", "~~~")):
+            units.append(Unit(block, "code", len(units)))
+        elif _LIST_ITEM.match(first):
+            if units and units[-1].kind == "steps":  # the same list, split by blank lines
+                units[-1] = Unit(units[-1].text + "\n" + block, "steps", units[-1].position)
+            else:
+                units.append(Unit(block, "steps", len(units)))
+        elif "\n" not in block and _SUBHEADING.match(block) and not block.endswith(":"):
+            continue  # a folded subheading line, not a statement
+        else:
+            text = " ".join(block.split())
+            for sentence in _SENTENCE.split(text):
+                if sentence.strip():
+                    units.append(Unit(sentence.strip(), "sentence", len(units)))
+    return units
+
+
+def _blocks(body: str) -> list[str]:
+    blocks: list[str] = []
+    current: list[str] = []
+    in_fence = False
+    for line in body.split("\n"):
+        if line.strip().startswith(("```", "~~~")):
+            in_fence = not in_fence
+        if not line.strip() and not in_fence:
+            if current:
+                blocks.append("\n".join(current))
+                current = []
+            continue
+        # A list that follows a paragraph line directly still starts its own block.
+        if current and _LIST_ITEM.match(line) and not _LIST_ITEM.match(current[0]) and not in_fence:
+            blocks.append("\n".join(current))
+            current = []
+        current.append(line)
+    if current:
+        blocks.append("\n".join(current))
+    return blocks

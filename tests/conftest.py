@@ -1,0 +1,136 @@
+"""Shared fixtures. Every part is real: the bundled MiniLM (ONNX int8), multilingual USE,
+Chroma on disk, SQLite and BM25.
+
+What the session shares is only what is expensive and never written by a test: the ONNX
+export of the model, the loaded embedders, and one ingested copy of the sample knowledge base
+(``knowledge/``). Everything else (data dirs, Chroma directories, knowledge files a test
+edits) lives under the test's own ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant.embeddings import OnnxMiniLMEmbedder, UseEmbedder, WordPieceCounter, export_onnx
+from assistant.knowledge_base import Knowledge
+from assistant.settings import Settings
+from ingest.sync import sync_path
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures"
+MINI_KB = FIXTURES / "mini_kb"
+SAMPLE_KB = REPO / "knowledge"
+SAMPLE_BASE_URL = "https://help.tasklane.example/"
+PLAUSIBLE_DOCS = REPO.parent / "shared" / "corpora" / "plausible-docs" / "docs"
+
+needs_plausible = pytest.mark.skipif(
+    not PLAUSIBLE_DOCS.is_dir(),
+    reason=f"the Plausible help center corpus is not checked out at {PLAUSIBLE_DOCS}",
+)
+
+
+def clear_learnloop_env(mp: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("LEARNLOOP_"):
+            mp.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No LEARNLOOP_* setting leaks in from the shell; anything the app writes lands in tmp."""
+    clear_learnloop_env(monkeypatch)
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("LEARNLOOP_DATA_DIR", str(data_dir))
+    return data_dir
+
+
+# --- the models, once per session ---------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The int8 ONNX export of the bundled MiniLM, built once (about 15 s)."""
+    directory = tmp_path_factory.mktemp("models")
+    export_onnx(directory, quantized=True)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def embedders(model_dir: Path) -> tuple[OnnxMiniLMEmbedder, UseEmbedder]:
+    return OnnxMiniLMEmbedder(model_dir), UseEmbedder()
+
+
+@pytest.fixture(scope="session")
+def word_pieces() -> WordPieceCounter:
+    return WordPieceCounter()
+
+
+def link_models(data_dir: Path, model_dir: Path) -> None:
+    """Point ``data_dir/models`` at the session export, so a CLI or server run skips the export."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    target = data_dir / "models"
+    if not target.exists():
+        target.symlink_to(model_dir, target_is_directory=True)
+
+
+def knowledge_with(settings: Settings, embedders: tuple[OnnxMiniLMEmbedder, UseEmbedder],
+                   model_dir: Path) -> Knowledge:
+    """A real ``Knowledge`` on ``settings.data_dir`` that reuses the session's loaded models."""
+    link_models(settings.data_dir, model_dir)
+    knowledge = Knowledge(settings)
+    knowledge.__dict__["embedder"], knowledge.__dict__["gist_embedder"] = embedders
+    return knowledge
+
+
+# --- per test -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def data_dir(isolated_env: Path, model_dir: Path) -> Path:
+    """This test's LEARNLOOP_DATA_DIR, with the session model export linked in."""
+    link_models(isolated_env, model_dir)
+    return isolated_env
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    return Settings()
+
+
+@pytest.fixture
+def knowledge(settings: Settings, embedders, model_dir: Path) -> Knowledge:
+    return knowledge_with(settings, embedders, model_dir)
+
+
+@pytest.fixture
+def mini_kb(tmp_path: Path) -> Path:
+    """A writable copy of tests/fixtures/mini_kb (six small documents in four formats)."""
+    return Path(shutil.copytree(MINI_KB, tmp_path / "mini_kb"))
+
+
+@pytest.fixture
+def cli() -> CliRunner:
+    return CliRunner()
+
+
+# --- the sample knowledge base, ingested once -----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sample_knowledge(
+    tmp_path_factory: pytest.TempPathFactory, embedders, model_dir: Path
+) -> Iterator[Knowledge]:
+    """``knowledge/`` ingested as KB 'sample' (read-only for tests: do not write to it)."""
+    with pytest.MonkeyPatch.context() as mp:
+        clear_learnloop_env(mp)
+        settings = Settings(data_dir=tmp_path_factory.mktemp("sample-data"))
+    knowledge = knowledge_with(settings, embedders, model_dir)
+    report = sync_path(knowledge, "sample", SAMPLE_KB, base_url=SAMPLE_BASE_URL)
+    assert report.ok, report.failed
+    yield knowledge

@@ -1,0 +1,196 @@
+"""The HTTP API through real HTTP: the app with its lifespan, then the server process itself."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from assistant.api import create_app
+from ingest.sync import sync_path
+
+QUESTION = "How do I turn on two-factor authentication?"
+
+
+@pytest.fixture(scope="module")
+def client(sample_knowledge):
+    app = create_app(sample_knowledge.settings, sample_knowledge)
+    # As an HTTP client sees it: a server error is a 500 response, not a raised exception.
+    with TestClient(app, raise_server_exceptions=False) as test_client:  # runs the lifespan
+        yield test_client
+
+
+def search(client, **body):
+    return client.post("/v1/search", json={"query": QUESTION, "kb": "sample", **body})
+
+
+def assert_error(response, status: int, code: str, *fragments: str) -> None:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code
+    for fragment in fragments:
+        assert fragment in error["message"]
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "knowledge_bases": ["sample"]}
+
+
+@pytest.mark.parametrize("path", ["/docs", "/openapi.json"])
+def test_docs_are_served(client, path):
+    assert client.get(path).status_code == 200
+
+
+def test_openapi_documents_search(client):
+    assert "/v1/search" in client.get("/openapi.json").json()["paths"]
+
+
+def test_search_happy_path(client):
+    response = search(client, k=3)
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert len(results) == 3
+    assert set(results[0]) == {"article_id", "title", "url", "score", "snippet"}
+    assert results[0]["article_id"] == "articles/admin/two-factor-authentication.md"
+    assert results[0]["url"].startswith("https://help.tasklane.example/")
+
+
+def test_search_default_k_is_5(client):
+    assert len(search(client).json()["results"]) == 5
+
+
+def test_search_with_filters(client):
+    response = client.post("/v1/search", json={
+        "query": "¿cómo invito a mi equipo?", "kb": "sample", "k": 10,
+        "filters": {"locale": "es", "kind": ["article"]},
+    })
+    results = response.json()["results"]
+    assert results and all(r["article_id"].startswith("articles/es/") for r in results)
+
+
+@pytest.mark.parametrize(("body", "fragment"), [
+    ({"query": ""}, "query"),
+    ({"query": "   "}, "query is empty"),
+    ({"query": "x" * 2001}, "query"),
+    ({"k": 0}, "k"),
+    ({"k": 51}, "k"),
+    ({"k": "five"}, "k"),
+    ({"query": 42}, "query"),
+    ({"kb": "Sample KB!"}, "not valid"),
+    ({"filters": {"product": "tasklane"}}, "product"),
+    ({"filters": {"level": 3}}, "level"),
+    ({"colour": "blue"}, "colour"),
+])
+def test_bad_input_is_422(client, body, fragment):
+    assert_error(search(client, **body), 422, "invalid_input", fragment)
+
+
+def test_missing_query_is_422(client):
+    assert_error(client.post("/v1/search", json={"kb": "sample"}), 422, "invalid_input", "query")
+
+
+def test_body_that_is_not_json_is_422(client):
+    response = client.post("/v1/search", content=b"query=2fa",
+                           headers={"content-type": "application/json"})
+    assert_error(response, 422, "invalid_input")
+
+
+def test_unknown_kb_is_404_naming_it(client):
+    assert_error(search(client, kb="billing-faq"), 404, "kb_not_found", "'billing-faq'", "sample")
+
+
+def test_body_over_the_limit_is_413(client):
+    response = client.post("/v1/search", content=b"{" + b" " * 2_000_000 + b"}",
+                           headers={"content-type": "application/json"})
+    assert_error(response, 413, "payload_too_large", "limit is 1000000")
+
+
+def test_chunked_body_over_the_limit_is_413(client):
+    padded = b'{"query": "two factor", "kb": "sample"' + b" " * 2_000_000 + b"}"
+
+    def body():  # a generator: no Content-Length, the body goes out chunked
+        yield padded[:1000]
+        yield padded[1000:]
+
+    response = client.post("/v1/search", content=body(),
+                           headers={"content-type": "application/json"})
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_huge_filter_list_is_rejected_as_invalid_input(client):
+    response = search(client, filters={"level": ["beginner"] * 40_000})  # ~480 KB, under 1 MB
+    assert_error(response, 422, "invalid_input", "level")
+
+
+def test_configured_k_limit_applies(sample_knowledge):
+    settings = sample_knowledge.settings.model_copy(update={"max_k": 10})
+    with TestClient(create_app(settings, sample_knowledge)) as limited:
+        assert_error(search(limited, k=20), 422, "invalid_input", "k")
+
+
+def test_bad_requests_change_nothing(client, sample_knowledge):
+    catalog = sample_knowledge.get("sample").catalog
+    before = (catalog.counts(), catalog.generation)
+    for body in ({"query": ""}, {"k": 0}, {"kb": "nope"}, {"filters": {"x": "y"}}):
+        assert search(client, **body).status_code >= 400
+    assert (catalog.counts(), catalog.generation) == before
+    assert sample_knowledge.names() == ["sample"]
+
+
+# --- the real server ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def learnloop_command() -> list[str]:
+    script = Path(sys.executable).with_name("learnloop")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "assistant.cli"]
+
+
+@pytest.mark.slow
+def test_learnloop_serve_answers_over_http(knowledge, mini_kb, data_dir, tmp_path):
+    assert sync_path(knowledge, "mini", mini_kb).ok
+    port = free_port()
+    log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen(
+        [*learnloop_command(), "serve", "--port", str(port)],
+        env={**os.environ, "LEARNLOOP_DATA_DIR": str(data_dir)},
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert server.poll() is None, (tmp_path / "server.log").read_text()
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server never became healthy"
+            time.sleep(0.3)
+        response = httpx.post(f"{base}/v1/search", timeout=30,
+                              json={"query": "I forgot my password", "kb": "mini", "k": 2})
+        assert response.status_code == 200
+        assert response.json()["results"][0]["article_id"] == "articles/reset-your-password.md"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()

@@ -1,0 +1,196 @@
+"""Incremental ingestion: reports, re-embedding only what changed, removals, failures."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+
+from assistant.cli import app
+from assistant.lexical import LexicalIndex
+from assistant.retrieval import Retriever
+from ingest.sync import sync_path
+
+MINI_IDS = {
+    "articles/admin/connect-payroll.md",
+    "articles/es/publicar-horario.md",
+    "articles/reset-your-password.md",
+    "manager-onboarding",
+    "pages/request-time-off.html",
+    "tips/swap-shifts.md",
+}
+PAYROLL = "articles/admin/connect-payroll.md"
+PASSWORD = "articles/reset-your-password.md"
+
+
+def ingest(knowledge, path: Path):
+    return sync_path(knowledge, "mini", path)
+
+
+def search_ids(knowledge, query: str, k: int = 10) -> list[str]:
+    kb = knowledge.get("mini")
+    return [h.article_id for h in Retriever(knowledge, kb).search(query, k=k)]
+
+
+def test_fresh_ingest_report(knowledge, mini_kb):
+    report = ingest(knowledge, mini_kb)
+    assert set(report.added) == MINI_IDS
+    assert (report.updated, report.unchanged, report.removed, report.failed) == ([], [], [], [])
+    assert report.chunks_embedded == report.chunks_total > len(MINI_IDS)
+    assert report.ok
+
+
+def test_every_chunk_is_in_chroma_and_bm25(knowledge, mini_kb):
+    ingest(knowledge, mini_kb)
+    kb = knowledge.get("mini")
+    catalog_ids = kb.catalog.chunk_ids()
+    assert kb.store.ids() == catalog_ids
+    assert set(LexicalIndex.load(kb.lexical_dir).chunk_ids) == catalog_ids
+
+
+def test_rerun_without_changes_embeds_nothing(knowledge, mini_kb):
+    first = ingest(knowledge, mini_kb)
+    again = ingest(knowledge, mini_kb)
+    assert set(again.unchanged) == MINI_IDS
+    assert (again.added, again.updated, again.removed) == ([], [], [])
+    assert again.chunks_embedded == 0
+    assert again.chunks_total == first.chunks_total
+
+
+def test_edit_reembeds_only_the_changed_chunks(knowledge, mini_kb):
+    ingest(knowledge, mini_kb)
+    kb = knowledge.get("mini")
+    before = kb.catalog.chunk_ids(PAYROLL)
+    path = mini_kb / PAYROLL
+    path.write_text(path.read_text().replace("seven years", "ten years"))
+
+    report = ingest(knowledge, mini_kb)
+
+    after = kb.catalog.chunk_ids(PAYROLL)
+    assert report.updated == [PAYROLL] and len(report.unchanged) == len(MINI_IDS) - 1
+    assert report.chunks_embedded == len(after - before) >= 1
+    assert report.chunks_embedded < len(after)
+    assert kb.store.ids() == kb.catalog.chunk_ids()  # the replaced chunk's vector is gone
+
+
+def test_edited_text_is_what_search_finds(knowledge, mini_kb):
+    ingest(knowledge, mini_kb)
+    path = mini_kb / PASSWORD
+    path.write_text(path.read_text().replace("30 minutes", "45 minutes"))
+    ingest(knowledge, mini_kb)
+    kb = knowledge.get("mini")
+    hit = Retriever(knowledge, kb).search("how long does the reset link work", 1)[0]
+    assert hit.article_id == PASSWORD
+    body = next(c.body for c in kb.catalog.chunks() if c.id == hit.chunk_id)
+    assert "The link works for 45 minutes." in body
+
+
+def test_deleted_file_is_removed_everywhere(knowledge, mini_kb):
+    ingest(knowledge, mini_kb)
+    kb = knowledge.get("mini")
+    chunk_ids = kb.catalog.chunk_ids(PASSWORD)
+    assert PASSWORD in search_ids(knowledge, "forgot my password reset link")
+    (mini_kb / PASSWORD).unlink()
+
+    report = ingest(knowledge, mini_kb)
+
+    assert report.removed == [PASSWORD]
+    assert PASSWORD not in search_ids(knowledge, "forgot my password reset link")
+    assert not chunk_ids & kb.store.ids()
+    assert not chunk_ids & set(LexicalIndex.load(kb.lexical_dir).chunk_ids)
+    assert kb.catalog.document(PASSWORD) is None
+
+
+def test_broken_file_is_reported_and_the_rest_ingested(knowledge, mini_kb):
+    (mini_kb / "articles" / "broken.md").write_text("---\ntitle: [Broken\n---\n\nText.\n")
+    report = ingest(knowledge, mini_kb)
+    assert [file for file, _ in report.failed] == ["articles/broken.md"]
+    assert "front matter is not valid YAML" in report.failed[0][1]
+    assert set(report.added) == MINI_IDS
+    assert not report.ok
+
+
+def test_cli_exits_1_when_a_file_fails(cli, data_dir, mini_kb):
+    broken = "---\ntitle: Broken\naudience: everyone\n---\n\nx\n"
+    (mini_kb / "articles" / "broken.md").write_text(broken)
+    result = cli.invoke(app, ["ingest", str(mini_kb), "--kb", "mini", "--json"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["added"] == len(MINI_IDS)
+    assert report["failed"] == [{
+        "file": "articles/broken.md",
+        "reason": "front matter 'audience' is 'everyone'; expected one of "
+                  "admin, end_user, manager, power_user",
+    }]
+
+
+def test_cli_exits_0_and_prints_a_summary(cli, data_dir, mini_kb):
+    result = cli.invoke(app, ["ingest", str(mini_kb), "--kb", "mini",
+                              "--base-url", "https://help.shiftboard.example/"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("mini: 6 added, 0 updated, 0 unchanged, 0 removed, 0 failed;")
+
+
+def test_file_that_becomes_broken_keeps_its_old_version(knowledge, mini_kb):
+    ingest(knowledge, mini_kb)
+    (mini_kb / PASSWORD).write_text("---\ntitle: Reset your password\nlevel: easy\n---\n\nNew.\n")
+
+    report = ingest(knowledge, mini_kb)
+
+    assert [file for file, _ in report.failed] == [PASSWORD]
+    assert "'level' is 'easy'" in report.failed[0][1]
+    assert report.removed == []
+    assert search_ids(knowledge, "forgot my password reset link")[0] == PASSWORD
+
+
+def test_renamed_file_that_becomes_broken_keeps_its_old_version(knowledge, mini_kb):
+    ingest(knowledge, mini_kb)
+    (mini_kb / "paths" / "manager-onboarding.yaml").rename(mini_kb / "paths" / "managers.yaml")
+    assert ingest(knowledge, mini_kb).removed == []  # same `id`, same content: unchanged
+    (mini_kb / "paths" / "managers.yaml").write_text("title: M\naudience: nobody\nstages: []\n")
+
+    report = ingest(knowledge, mini_kb)
+
+    assert [file for file, _ in report.failed] == ["paths/managers.yaml"]
+    assert report.removed == []
+    assert knowledge.get("mini").catalog.document("manager-onboarding") is not None
+
+
+def test_two_files_with_the_same_id(knowledge, mini_kb):
+    for name in ("a-first.md", "b-second.md"):
+        (mini_kb / name).write_text(f"---\ntitle: Notes ({name})\nid: shift-notes\n---\n\nNotes.\n")
+    report = ingest(knowledge, mini_kb)
+    assert "shift-notes" in report.added
+    assert report.failed == [
+        ("b-second.md", "article id 'shift-notes' is already used by a-first.md")]
+    assert knowledge.get("mini").catalog.document("shift-notes").source == "a-first.md"
+
+
+def test_metadata_reaches_the_catalog(knowledge, mini_kb):
+    sync_path(knowledge, "mini", mini_kb, base_url="https://help.shiftboard.example/")
+    catalog = knowledge.get("mini").catalog
+    tip = catalog.document("tips/swap-shifts.md")
+    assert (tip.kind, tip.audience, tip.level) == ("tip", "end_user", "intermediate")
+    assert tip.url == "https://help.shiftboard.example/tips/swap-shifts"
+    assert catalog.document("articles/es/publicar-horario.md").locale == "es"
+    assert catalog.document("manager-onboarding").kind == "path"
+
+
+def test_zendesk_export_is_ingested_with_its_own_urls(knowledge, mini_kb):
+    (mini_kb / "zendesk").mkdir()
+    shutil.copy(FIXTURES / "zendesk" / "articles.json", mini_kb / "zendesk" / "articles.json")
+    report = sync_path(knowledge, "mini", mini_kb, base_url="https://help.shiftboard.example/")
+    assert report.ok and {"zendesk/360041234511", "zendesk/360041234533"} <= set(report.added)
+    clock_in = knowledge.get("mini").catalog.document("zendesk/360041234511")
+    assert clock_in.url.startswith("https://shiftboard.zendesk.com/hc/en-us/articles/")
+    assert search_ids(knowledge, "fichar la entrada desde el móvil")[0] == "zendesk/360041234533"
+
+
+def test_missing_path_is_an_error(knowledge, tmp_path):
+    from assistant.errors import LearnloopError
+
+    with pytest.raises(LearnloopError, match="does not exist"):
+        ingest(knowledge, tmp_path / "nowhere")
