@@ -4,7 +4,7 @@ Runs the real CLI in fresh processes, as a user would, and reports wall-clock se
 (median of --runs). The ONNX export of the bundled model is made once beforehand and
 reused (it is a one-time cost per data directory, reported separately).
 
-    python evals/bench_ingest.py [--corpus ../shared/corpora/plausible-docs/docs] [--runs 3]
+    python evals/bench_ingest.py [--corpus DIR] [--runs 3] [--embedder minilm-torch]
 """
 
 from __future__ import annotations
@@ -50,8 +50,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--embedder", default=None, help="LEARNLOOP_EMBEDDER to use.")
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNLOOP_")}
+    if args.embedder:
+        env["LEARNLOOP_EMBEDDER"] = args.embedder
     work = Path(tempfile.mkdtemp(prefix="learnloop-bench-"))
     try:
         cold = work / "cold"
@@ -59,10 +62,12 @@ def main() -> None:
         scratch, nochange = [], []
         for run in range(args.runs):
             data = work / f"run{run}"
-            shutil.copytree(cold / "models", data / "models")
+            if (cold / "models").exists():  # the PyTorch backend exports nothing
+                shutil.copytree(cold / "models", data / "models")
             scratch.append(_ingest(data, args.corpus, env))
             nochange.append(_ingest(data, args.corpus, env))
         print(f"corpus: {args.corpus} ({sum(1 for _ in args.corpus.rglob('*.md'))} files)")
+        print(f"embedder: {args.embedder or 'default'}")
         print(f"first ingest incl. one-time ONNX export: {export_and_ingest:.1f} s")
         print(
             f"from scratch (model export cached), median of {args.runs}: "

@@ -1,5 +1,5 @@
-"""Shared fixtures. Every part is real: the bundled MiniLM (ONNX int8), multilingual USE,
-Chroma on disk, SQLite and BM25.
+"""Shared fixtures. Every part is real: the bundled MiniLM (ONNX, the default backend),
+multilingual USE, Chroma on disk, SQLite and BM25.
 
 What the session shares is only what is expensive and never written by a test: the ONNX
 export of the model, the loaded embedders, and one ingested copy of the sample knowledge base
@@ -55,15 +55,15 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The int8 ONNX export of the bundled MiniLM, built once (about 15 s)."""
+    """The ONNX export of the bundled MiniLM (the default embedder), built once (about 5 s)."""
     directory = tmp_path_factory.mktemp("models")
-    export_onnx(directory, quantized=True)
+    export_onnx(directory, quantized=False)
     return directory
 
 
 @pytest.fixture(scope="session")
 def embedders(model_dir: Path) -> tuple[OnnxMiniLMEmbedder, UseEmbedder]:
-    return OnnxMiniLMEmbedder(model_dir), UseEmbedder()
+    return OnnxMiniLMEmbedder(model_dir, quantized=False), UseEmbedder()
 
 
 @pytest.fixture(scope="session")

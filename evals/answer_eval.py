@@ -1,0 +1,110 @@
+"""``learnloop eval answers``: citation accuracy, declines and latency of an answerer.
+
+- first citation in gold / any citation in gold, over answerable questions it answered;
+- wrong-decline rate: answerable questions it declined;
+- decline precision and recall on ``answerable: false`` questions, and the decline rate of
+  near-misses (topic covered, detail not) reported on its own;
+- latency p50 / p95 per question, measured around the answerer call.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from assistant.answers import Answer
+from evals.retrieval_eval import Question
+
+__all__ = ["format_answer_report", "run_answer_eval"]
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
+
+
+def run_answer_eval(
+    answer: Callable[[str], Answer], questions: Sequence[Question]
+) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    latencies: list[float] = []
+    for q in questions:
+        started = time.perf_counter()
+        result = answer(q.question)
+        latencies.append(1000 * (time.perf_counter() - started))
+        cited = [c.article_id for c in result.citations]
+        rows.append(
+            {
+                "id": q.id,
+                "lang": q.lang,
+                "kind": q.kind,
+                "answerable": q.answerable,
+                "answered": result.answered,
+                "confidence": round(result.confidence, 4),
+                "cited": cited,
+                "first_in_gold": bool(cited) and cited[0] in q.gold,
+                "any_in_gold": any(c in q.gold for c in cited),
+            }
+        )
+    answerable = [r for r in rows if r["answerable"]]
+    answered = [r for r in answerable if r["answered"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    declined = [r for r in rows if not r["answered"]]
+
+    def share(part: Sequence[Any], whole: Sequence[Any]) -> float:
+        return len(part) / len(whole) if whole else 0.0
+
+    by_lang: dict[str, dict[str, float]] = {}
+    for lang in sorted({r["lang"] for r in rows}):
+        mine = [r for r in answerable if r["lang"] == lang]
+        mine_answered = [r for r in mine if r["answered"]]
+        by_lang[lang] = {
+            "answerable": len(mine),
+            "first_citation_in_gold": share([r for r in mine if r["first_in_gold"]], mine),
+            "wrong_decline_rate": share([r for r in mine if not r["answered"]], mine),
+            "first_in_gold_when_answered": share(
+                [r for r in mine_answered if r["first_in_gold"]], mine_answered
+            ),
+        }
+    near = [r for r in unanswerable if r["kind"] == "near-miss"]
+    outside = [r for r in unanswerable if r["kind"] != "near-miss"]
+    return {
+        "questions": len(rows),
+        "answerable": len(answerable),
+        "first_citation_in_gold": share([r for r in answerable if r["first_in_gold"]], answerable),
+        "any_citation_in_gold": share([r for r in answerable if r["any_in_gold"]], answerable),
+        "first_in_gold_when_answered": share([r for r in answered if r["first_in_gold"]], answered),
+        "wrong_decline_rate": share([r for r in answerable if not r["answered"]], answerable),
+        "decline_precision": share([r for r in declined if not r["answerable"]], declined),
+        "decline_recall": share([r for r in unanswerable if not r["answered"]], unanswerable),
+        "out_of_scope_declined": share([r for r in outside if not r["answered"]], outside),
+        "near_miss_declined": share([r for r in near if not r["answered"]], near),
+        "latency_ms_p50": round(statistics.median(latencies), 1) if latencies else 0.0,
+        "latency_ms_p95": round(_percentile(latencies, 0.95), 1),
+        "by_lang": by_lang,
+        "rows": rows,
+    }
+
+
+def format_answer_report(report: dict[str, Any]) -> str:
+    keys = [
+        "first_citation_in_gold",
+        "any_citation_in_gold",
+        "first_in_gold_when_answered",
+        "wrong_decline_rate",
+        "decline_precision",
+        "decline_recall",
+        "out_of_scope_declined",
+        "near_miss_declined",
+    ]
+    lines = [f"{report['questions']} questions ({report['answerable']} answerable)"]
+    lines += [f"  {key:<30} {report[key]:.3f}" for key in keys]
+    for lang, values in report["by_lang"].items():
+        lines.append(
+            f"  lang={lang:<4} first citation in gold {values['first_citation_in_gold']:.3f}, "
+            f"wrong declines {values['wrong_decline_rate']:.3f} (n={int(values['answerable'])})"
+        )
+    lines.append(f"  latency p50 {report['latency_ms_p50']} ms, p95 {report['latency_ms_p95']} ms")
+    return "\n".join(lines)
