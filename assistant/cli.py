@@ -114,6 +114,30 @@ def search(
 
 
 @app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The customer's question.")],
+    kb: KbOption,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the answer structure.")] = False,
+) -> None:
+    """Answer a question from the knowledge base with citations, or decline (extractive)."""
+    from assistant.extractive import ExtractiveAnswerer
+
+    try:
+        knowledge = _knowledge()
+        answerer = ExtractiveAnswerer(knowledge.retriever(knowledge.get(kb)), knowledge.embedder)
+        answer = answerer.answer(question)
+    except LearnloopError as exc:
+        _fail(exc.message)
+        return
+    if json_out:
+        typer.echo(json.dumps(answer.as_dict(), indent=2, ensure_ascii=False))
+        return
+    typer.echo(answer.answer)
+    if not answer.answered:
+        typer.secho(f"(declined, confidence {answer.confidence:.2f})", err=True)
+
+
+@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
@@ -158,6 +182,32 @@ def eval_retrieval(
         _fail(exc.message)
         return
     typer.echo(format_report(report))
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+@eval_app.command("answers")
+def eval_answers(
+    kb: KbOption,
+    questions: Annotated[Path, typer.Option("--questions", help="Question set (JSONL).")],
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write full results here.")] = None,
+) -> None:
+    """Citation accuracy, decline precision/recall and latency of the extractive answerer."""
+    from assistant.extractive import ExtractiveAnswerer
+    from evals.answer_eval import format_answer_report, run_answer_eval
+    from evals.retrieval_eval import load_questions
+
+    try:
+        items = load_questions(questions)
+        knowledge = _knowledge()
+        answerer = ExtractiveAnswerer(knowledge.retriever(knowledge.get(kb)), knowledge.embedder)
+        answerer.answer("warm up")
+        report = run_answer_eval(answerer.answer, items)
+    except LearnloopError as exc:
+        _fail(exc.message)
+        return
+    typer.echo(format_answer_report(report))
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False))

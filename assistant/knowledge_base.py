@@ -107,6 +107,27 @@ class Knowledge:
     def chroma(self) -> Any:
         return chroma_client(self.settings.data_dir / "chroma", self.settings.chroma_url)
 
+    def reopen_vectors(self) -> None:
+        """Drop the embedded Chroma client so the next use opens a fresh one.
+
+        Embedded Chroma serves queries from an index held in process memory and does not see
+        vectors another process (``learnloop ingest``) wrote since; a new client reads them.
+        A Chroma server has no such staleness.
+        """
+        if self.settings.chroma_url or "chroma" not in self.__dict__:
+            return
+        from chromadb.api.client import SharedSystemClient
+
+        with self._lock:
+            client = self.__dict__.pop("chroma", None)
+            identifier = str(getattr(client, "_identifier", ""))
+            # Forget the cached system for this path only; old client objects that are still
+            # answering a query resolve the same identifier to the new system.
+            SharedSystemClient._identifier_to_system.pop(identifier, None)
+            SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+            for kb in self._kbs.values():
+                kb.__dict__.pop("store", None)
+
     def names(self) -> list[str]:
         root = self.settings.kb_root
         if not root.exists():

@@ -1,10 +1,11 @@
 """Hybrid retrieval: dense (MiniLM in Chroma) + BM25 + multilingual gists, fused by RRF.
 
-Each retriever ranks chunks; reciprocal-rank fusion adds ``1 / (k + rank)`` per list, and
-chunks are grouped per article (an article scores as its best chunk, plus a little for a
-second matching chunk). The multilingual gist list (USE over the same chunks) is what lets a
-Spanish question find an English article: MiniLM is an English model and BM25 matches only
-shared words.
+Each retriever ranks chunks; each list is collapsed to articles (an article takes its best
+chunk's rank) and reciprocal-rank fusion adds ``weight / (k + rank)`` per list. Article
+cards (title + summary) add one more, article-level list. For a question in another
+language than most of the KB, the question's words are aligned into the KB's vocabulary
+(crosslingual.py) and that rendering is searched densely and lexically too: MiniLM is an
+English model and BM25 matches only shared words.
 """
 
 from __future__ import annotations
@@ -29,12 +30,15 @@ __all__ = ["FILTER_KEYS", "MODES", "ArticleHit", "FusionWeights", "Mode", "Retri
 Mode = Literal["hybrid", "dense", "bm25", "multilingual", "dense+bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25", "multilingual", "dense+bm25")
 FILTER_KEYS = ("locale", "audience", "level", "kind")
-_SECOND_CHUNK_WEIGHT = 0.1  # a second matching chunk counts a little (evals/RESULTS.md)
 
 
 @dataclass(frozen=True)
 class FusionWeights:
     """How much each ranked list counts in reciprocal-rank fusion.
+
+    ``dense_non_english`` applies to MiniLM on a question that is not in English: it is an
+    English model, so that list is half-trusted (the question's English rendering, weighted
+    ``translated``, carries the dense signal instead).
 
     ``cards`` ranks whole articles by their title and summary (MiniLM) and adds to the
     article's score after chunks are grouped, like a title field in a search engine.
@@ -45,6 +49,7 @@ class FusionWeights:
     """
 
     dense: float = 1.0
+    dense_non_english: float = 0.5
     bm25: float = 1.0
     multilingual: float = 1.0
     multilingual_same_language: float = 0.5
@@ -131,6 +136,9 @@ class Retriever:
             return snap
         with self._lock:
             if self._snapshot is None or self._snapshot.generation != generation:
+                if self._snapshot is not None:
+                    # Another writer changed the KB: reopen Chroma to see its new vectors.
+                    self._knowledge.reopen_vectors()
                 self._snapshot = self._load(generation)
             return self._snapshot
 
@@ -208,7 +216,8 @@ class Retriever:
 
         rankings: list[tuple[float, list[int]]] = []
         if dense:
-            rankings.append((w.dense, self._dense(snap, embed(query), n, allowed)))
+            weight = w.dense if language == "en" else w.dense_non_english
+            rankings.append((weight, self._dense(snap, embed(query), n, allowed)))
         if lexical:
             rankings.append((w.bm25, _top(snap.lexical.scores(query, language), mask, n)))
         if mode in ("hybrid", "multilingual") and snap.gists is not None:
@@ -234,16 +243,14 @@ class Retriever:
                 rankings.append(
                     (w.translated, _top(snap.lexical.scores(translated, target), mask, n))
                 )
-        rrf_k = self._knowledge.settings.rrf_k
-        article_boost: dict[str, float] = {}
+        cards: list[str] = []
         if mode == "hybrid" and english and len(snap.card_ids):
             scores = snap.cards @ embed(english)
             allowed_docs = set(np.asarray(snap.chunk_doc)[mask]) if allowed else None
-            for rank, index in enumerate(_top(scores, np.ones(len(scores), dtype=bool), n)):
-                doc_id = snap.card_ids[index]
-                if allowed_docs is None or doc_id in allowed_docs:
-                    article_boost[doc_id] = w.cards / (rrf_k + rank + 1)
-        return self._group(snap, _fuse(rankings, rrf_k), k, article_boost)
+            ranked_cards = [snap.card_ids[i] for i in _top(scores, np.ones(len(scores), bool), n)]
+            cards = [d for d in ranked_cards if allowed_docs is None or d in allowed_docs]
+        fused = _fuse_articles(snap, rankings, (w.cards, cards), self._knowledge.settings.rrf_k)
+        return self._hits(snap, fused, k)
 
     def translate(self, text: str, source: str, target: str) -> str | None:
         """``text`` rendered in ``target``'s vocabulary of this KB (None if not possible)."""
@@ -274,25 +281,12 @@ class Retriever:
         # Vectors the catalog does not know (an interrupted write) are never served.
         return [snap.position[h.chunk_id] for h in hits if h.chunk_id in snap.position]
 
-    def _group(
-        self, snap: _Snapshot, fused: dict[int, float], k: int, article_boost: dict[str, float]
+    def _hits(
+        self, snap: _Snapshot, fused: dict[str, tuple[float, int]], k: int
     ) -> list[ArticleHit]:
-        per_doc: dict[str, list[tuple[float, int]]] = {}
-        for index, score in fused.items():
-            per_doc.setdefault(snap.chunk_doc[index], []).append((score, index))
-        for doc_id in article_boost:
-            if doc_id not in per_doc and doc_id in snap.first_chunk:
-                # Found by its title and summary alone: show its opening as the snippet.
-                per_doc[doc_id] = [(0.0, snap.first_chunk[doc_id])]
-        ranked: list[tuple[float, str, int]] = []
-        for doc_id, scored in per_doc.items():
-            scored.sort(reverse=True)
-            score = scored[0][0] + (_SECOND_CHUNK_WEIGHT * scored[1][0] if len(scored) > 1 else 0.0)
-            score += article_boost.get(doc_id, 0.0)
-            ranked.append((score, doc_id, scored[0][1]))
-        ranked.sort(key=lambda item: (-item[0], item[1]))
+        ranked = sorted(fused.items(), key=lambda item: (-item[1][0], item[0]))
         hits = []
-        for score, doc_id, best in ranked[:k]:
+        for doc_id, (score, best) in ranked[:k]:
             doc = snap.docs[doc_id]
             hits.append(
                 ArticleHit(
@@ -323,12 +317,41 @@ def _top(scores: np.ndarray, mask: np.ndarray, n: int) -> list[int]:
     return [int(i) for i in top if np.isfinite(masked[i]) and masked[i] > 0]
 
 
-def _fuse(rankings: Sequence[tuple[float, list[int]]], k: int) -> dict[int, float]:
-    fused: dict[int, float] = {}
-    for weight, ranking in rankings:
-        for rank, index in enumerate(ranking):
-            fused[index] = fused.get(index, 0.0) + weight / (k + rank + 1)
-    return fused
+def _fuse_articles(
+    snap: _Snapshot,
+    chunk_rankings: Sequence[tuple[float, list[int]]],
+    article_ranking: tuple[float, list[str]],
+    k: int,
+) -> dict[str, tuple[float, int]]:
+    """Reciprocal-rank fusion at the article level: ``{article: (score, best chunk index)}``.
+
+    Each chunk list is first collapsed to articles (an article takes the rank of its best
+    chunk in that list), so several chunks of one article never add up against an article
+    that ranks first everywhere. The best chunk is the one that contributed most; an article
+    found by its card alone shows its opening chunk.
+    """
+    scores: dict[str, float] = {}
+    best: dict[str, tuple[float, int]] = {}
+    for weight, ranking in chunk_rankings:
+        if weight <= 0:
+            continue
+        seen: set[str] = set()
+        for index in ranking:
+            doc_id = snap.chunk_doc[index]
+            if doc_id in seen:
+                continue
+            contribution = weight / (k + len(seen) + 1)
+            seen.add(doc_id)
+            scores[doc_id] = scores.get(doc_id, 0.0) + contribution
+            if doc_id not in best or contribution > best[doc_id][0]:
+                best[doc_id] = (contribution, index)
+    weight, articles = article_ranking
+    for rank, doc_id in enumerate(articles):
+        if doc_id not in snap.first_chunk:
+            continue
+        scores[doc_id] = scores.get(doc_id, 0.0) + weight / (k + rank + 1)
+        best.setdefault(doc_id, (0.0, snap.first_chunk[doc_id]))
+    return {doc_id: (score, best[doc_id][1]) for doc_id, score in scores.items()}
 
 
 def _snippet(body: str, limit: int = 320) -> str:

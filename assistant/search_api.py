@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assistant.dependencies import KnowledgeDep, SettingsDep
 from assistant.errors import ErrorCode, LearnloopError
+from assistant.retrieval import Mode
 
 __all__ = ["SearchRequest", "SearchResponse", "router"]
 
@@ -38,6 +39,9 @@ class SearchRequest(BaseModel):
     kb: str = Field(min_length=1, max_length=60, description="Knowledge base name.")
     k: int = Field(default=5, ge=1, description="How many articles (at most LEARNLOOP_MAX_K).")
     filters: SearchFilters | None = None
+    mode: Mode = Field(
+        default="hybrid", description="Retrieval mode; the others exist to compare and debug."
+    )
 
 
 class SearchResult(BaseModel):
@@ -68,5 +72,5 @@ async def search(
     filters = body.filters.model_dump(exclude_none=True) if body.filters else {}
     kb = knowledge.get(body.kb)
     retriever = knowledge.retriever(kb)
-    hits = await run_in_threadpool(retriever.search, body.query, body.k, filters)
+    hits = await run_in_threadpool(retriever.search, body.query, body.k, filters, body.mode)
     return {"results": [h.as_dict() for h in hits]}

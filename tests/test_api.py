@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -160,11 +162,12 @@ def learnloop_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "assistant.cli"]
 
 
-@pytest.mark.slow
-def test_learnloop_serve_answers_over_http(knowledge, mini_kb, data_dir, tmp_path):
-    assert sync_path(knowledge, "mini", mini_kb).ok
+@contextmanager
+def running_server(data_dir: Path, tmp_path: Path) -> Iterator[str]:
+    """`learnloop serve` in its own process on a free port; yields its base URL once healthy."""
     port = free_port()
-    log = (tmp_path / "server.log").open("w")
+    log_path = tmp_path / "server.log"
+    log = log_path.open("w")
     server = subprocess.Popen(
         [*learnloop_command(), "serve", "--port", str(port)],
         env={**os.environ, "LEARNLOOP_DATA_DIR": str(data_dir)},
@@ -174,7 +177,7 @@ def test_learnloop_serve_answers_over_http(knowledge, mini_kb, data_dir, tmp_pat
     try:
         deadline = time.monotonic() + 90
         while True:
-            assert server.poll() is None, (tmp_path / "server.log").read_text()
+            assert server.poll() is None, log_path.read_text()
             try:
                 if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
                     break
@@ -182,10 +185,7 @@ def test_learnloop_serve_answers_over_http(knowledge, mini_kb, data_dir, tmp_pat
                 pass
             assert time.monotonic() < deadline, "server never became healthy"
             time.sleep(0.3)
-        response = httpx.post(f"{base}/v1/search", timeout=30,
-                              json={"query": "I forgot my password", "kb": "mini", "k": 2})
-        assert response.status_code == 200
-        assert response.json()["results"][0]["article_id"] == "articles/reset-your-password.md"
+        yield base
     finally:
         server.terminate()
         try:
@@ -194,3 +194,36 @@ def test_learnloop_serve_answers_over_http(knowledge, mini_kb, data_dir, tmp_pat
             server.kill()
             server.wait()
         log.close()
+
+
+@pytest.mark.slow
+def test_learnloop_serve_answers_over_http(knowledge, mini_kb, data_dir, tmp_path):
+    assert sync_path(knowledge, "mini", mini_kb).ok
+    with running_server(data_dir, tmp_path) as base:
+        response = httpx.post(f"{base}/v1/search", timeout=30,
+                              json={"query": "I forgot my password", "kb": "mini", "k": 2})
+        assert response.status_code == 200
+        assert response.json()["results"][0]["article_id"] == "articles/reset-your-password.md"
+
+
+@pytest.mark.slow
+def test_server_sees_an_ingest_made_by_another_process(data_dir, mini_kb, tmp_path):
+    """A running server picks up documents that `learnloop ingest` adds in another process,
+    in its dense index too (embedded Chroma would otherwise keep serving a stale index)."""
+    env = {**os.environ, "LEARNLOOP_DATA_DIR": str(data_dir)}
+
+    def ingest() -> None:
+        subprocess.run([*learnloop_command(), "ingest", str(mini_kb), "--kb", "mini"], env=env,
+                       check=True, capture_output=True)
+
+    ingest()
+    with running_server(data_dir, tmp_path) as base:
+        query = {"query": "connect xero bills", "kb": "mini", "k": 3}
+        assert httpx.post(f"{base}/v1/search", json=query, timeout=30).status_code == 200
+        (mini_kb / "xero.md").write_text(
+            "---\ntitle: Connect Xero\n---\n\nTo connect Xero accounting, open Settings, "
+            "Integrations, Xero and approve the bills sync.\n")
+        ingest()
+        for mode in ("hybrid", "dense"):
+            found = httpx.post(f"{base}/v1/search", json={**query, "mode": mode}, timeout=30)
+            assert found.json()["results"][0]["article_id"] == "xero.md", (mode, found.text)
