@@ -51,6 +51,8 @@ _SCHEMA = [
     """,
     # 3: an embedding of each article's title and summary (article-level ranking)
     "ALTER TABLE documents ADD COLUMN card BLOB",
+    # 4: embeddings of each chunk's answer units (sentences, step lists), for the answerer
+    "ALTER TABLE chunks ADD COLUMN units BLOB",
 ]
 
 
@@ -155,14 +157,23 @@ class Catalog:
         }
 
     def gists(self, chunk_ids: Sequence[str]) -> dict[str, bytes]:
+        return self._blobs("gist", chunk_ids)
+
+    def unit_vectors(self, chunk_ids: Sequence[str]) -> dict[str, bytes]:
+        """Stored answer-unit embeddings per chunk (float32 rows, in unit order)."""
+        return self._blobs("units", chunk_ids)
+
+    def _blobs(self, column: str, chunk_ids: Sequence[str]) -> dict[str, bytes]:
+        assert column in ("gist", "units")
         out: dict[str, bytes] = {}
         for start in range(0, len(chunk_ids), 500):
             part = list(chunk_ids[start : start + 500])
             marks = ",".join("?" * len(part))
-            for cid, gist in self._db.execute(
-                f"SELECT id, gist FROM chunks WHERE id IN ({marks}) AND gist IS NOT NULL", part
+            for cid, blob in self._db.execute(
+                f"SELECT id, {column} FROM chunks WHERE id IN ({marks}) AND {column} IS NOT NULL",
+                part,
             ):
-                out[cid] = gist
+                out[cid] = blob
         return out
 
     def put_document(
@@ -172,6 +183,7 @@ class Catalog:
         chunks: Sequence[Chunk],
         gists: dict[str, bytes],
         card: bytes | None,
+        units: dict[str, bytes] | None = None,
     ) -> None:
         """Replace a document and all its chunks in one transaction."""
         with self.transaction() as conn:
@@ -198,8 +210,19 @@ class Catalog:
                 ),
             )
             conn.executemany(
-                "INSERT INTO chunks VALUES (?,?,?,?,?,?)",
-                [(c.id, doc.id, c.ord, c.heading, c.body, gists.get(c.id)) for c in chunks],
+                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?)",
+                [
+                    (
+                        c.id,
+                        doc.id,
+                        c.ord,
+                        c.heading,
+                        c.body,
+                        gists.get(c.id),
+                        (units or {}).get(c.id),
+                    )
+                    for c in chunks
+                ],
             )
             self._bump(conn)
 

@@ -191,7 +191,9 @@ def eval_retrieval(
 def eval_answers(
     kb: KbOption,
     questions: Annotated[Path, typer.Option("--questions", help="Question set (JSONL).")],
-    json_path: Annotated[Path | None, typer.Option("--json", help="Write full results here.")] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write full results here.")
+    ] = None,
 ) -> None:
     """Citation accuracy, decline precision/recall and latency of the extractive answerer."""
     from assistant.extractive import ExtractiveAnswerer

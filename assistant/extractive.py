@@ -1,5 +1,7 @@
 """The extractive answerer: quotes the passages that answer, cites them, or declines.
 
+0. A request aimed at the assistant itself (prompt injection, "show your instructions") is
+   declined outright (guardrails.py).
 1. Retrieve the top articles (hybrid retrieval).
 2. Split their best chunks into units (sentences; numbered steps stay whole).
 3. Score every unit against the question with the dense model (the question is first
@@ -18,14 +20,15 @@ import numpy as np
 
 from assistant.answers import Answer, Citation, Handoff
 from assistant.embeddings import Embedder
+from assistant.guardrails import targets_the_assistant
 from assistant.language import detect_language, language_of_locale
 from assistant.passages import Unit, split_units
 from assistant.retrieval import ArticleHit, Retriever
 
 __all__ = ["DECLINE_THRESHOLD", "ExtractiveAnswerer"]
 
-DECLINE_THRESHOLD = 0.45
-_RANK_BONUS = (0.06, 0.03, 0.0)
+DECLINE_THRESHOLD = 0.35  # the largest keeping wrong declines ≤ 0.10 on both sets (RESULTS.md)
+_RANK_BONUS = (0.3, 0.1, 0.0)  # trust retrieval order unless a passage is far better
 _MAX_WORDS = 110
 
 _DECLINE = {
@@ -56,6 +59,8 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, filters: dict[str, object] | None = None) -> Answer:
         language = detect_language(question)
+        if targets_the_assistant(question):
+            return _declined(language, 0.0, "the request is about the assistant, not the product")
         hits = self.retriever.search(question, k=3, filters=filters)
         best = self._best_units(question, language, self._prefer_language(hits, language))
         if not best:
@@ -106,8 +111,8 @@ class ExtractiveAnswerer:
     def _best_units(self, question: str, language: str, hits: list[ArticleHit]) -> list[_Scored]:
         candidates: list[tuple[ArticleHit, int, Unit, tuple[Unit, ...]]] = []
         for rank, hit in enumerate(hits[:3]):
-            units = tuple(u for u in split_units(hit.body) if u.words >= 4)
-            candidates.extend((hit, rank, u, units) for u in units)
+            units = tuple(split_units(hit.body))
+            candidates.extend((hit, rank, u, units) for u in units if u.quotable)
         if not candidates:
             return []
         queries: dict[str, np.ndarray] = {}
@@ -118,7 +123,7 @@ class ExtractiveAnswerer:
                 if target != language:
                     rendered = self.retriever.translate(question, language, target) or question
                 queries[target] = self.embedder.embed_query(rendered)
-        vectors = self.embedder.embed_documents([u.text for _, _, u, _ in candidates])
+        vectors = self._unit_vectors(candidates)
         scored = []
         for (hit, rank, unit, units), vector in zip(candidates, vectors, strict=True):
             similarity = float(vector @ queries[language_of_locale(hit.locale)])
@@ -126,6 +131,24 @@ class ExtractiveAnswerer:
             scored.append(_Scored(similarity + bonus, similarity, unit, hit, units))
         scored.sort(key=lambda s: -s.score)
         return scored
+
+    def _unit_vectors(
+        self, candidates: list[tuple[ArticleHit, int, Unit, tuple[Unit, ...]]]
+    ) -> np.ndarray:
+        """The units' embeddings, stored at ingest; embedded now only if missing (older KB)."""
+        stored = self.retriever.unit_vectors(sorted({hit.chunk_id for hit, _, _, _ in candidates}))
+        rows: list[np.ndarray | None] = []
+        for hit, _, unit, units in candidates:
+            matrix = stored.get(hit.chunk_id)
+            rows.append(
+                matrix[unit.position] if matrix is not None and len(matrix) == len(units) else None
+            )
+        missing = [i for i, row in enumerate(rows) if row is None]
+        if missing:
+            fresh = self.embedder.embed_documents([candidates[i][2].gist for i in missing])
+            for i, vector in zip(missing, fresh, strict=True):
+                rows[i] = vector
+        return np.stack([row for row in rows if row is not None])
 
     @staticmethod
     def _compose(top: _Scored, ranked: list[_Scored]) -> list[_Scored]:

@@ -26,6 +26,18 @@ class Unit:
     def words(self) -> int:
         return len(self.text.split())
 
+    @property
+    def quotable(self) -> bool:
+        """Whole sentences and step lists; not fragments, table rows or walls of text."""
+        if self.words < 4 or self.text.count("|") >= 3:
+            return False
+        return self.kind == "steps" or self.words <= 90
+
+    @property
+    def gist(self) -> str:
+        """What gets embedded: the first 60 words (a step list's opening says what it does)."""
+        return " ".join(self.text.split()[:60])
+
 
 def split_units(body: str) -> list[Unit]:
     units: list[Unit] = []

@@ -252,6 +252,14 @@ class Retriever:
         fused = _fuse_articles(snap, rankings, (w.cards, cards), self._knowledge.settings.rrf_k)
         return self._hits(snap, fused, k)
 
+    def unit_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Answer-unit embeddings stored at ingest, per chunk (rows in unit order)."""
+        dim = self._knowledge.embedder.dim
+        return {
+            cid: np.frombuffer(blob, dtype=np.float32).reshape(-1, dim)
+            for cid, blob in self._kb.catalog.unit_vectors(chunk_ids).items()
+        }
+
     def translate(self, text: str, source: str, target: str) -> str | None:
         """``text`` rendered in ``target``'s vocabulary of this KB (None if not possible)."""
         aligner = self._fresh().aligner

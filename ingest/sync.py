@@ -29,6 +29,7 @@ from assistant.errors import ErrorCode, LearnloopError
 from assistant.knowledge_base import Knowledge, KnowledgeBase
 from assistant.language import language_of_locale
 from assistant.lexical import LexicalIndex
+from assistant.passages import split_units
 from ingest.chunking import Chunk, Chunker
 from ingest.documents import Document, chunk_metadata
 from ingest.loaders import LoadResult, discover, load_file
@@ -172,10 +173,12 @@ def _write(
         meta = {c.id: {**doc.metadata(), "ord": c.ord} for doc, cs in chunked for c in cs}
         report.chunks_embedded += _embed_dense(knowledge, kb, all_chunks, meta)
         gists = _embed_gists(knowledge, kb, all_chunks)
+        units = _embed_units(knowledge, kb, all_chunks)
         cards = knowledge.embedder.embed_documents([doc.card() for doc in group])
         for (doc, chunks), card in zip(chunked, cards, strict=True):
             stale = kb.catalog.chunk_ids(doc.id) - {c.id for c in chunks}
-            kb.catalog.put_document(doc, root, chunks, gists, card.astype(np.float32).tobytes())
+            card_blob = card.astype(np.float32).tobytes()
+            kb.catalog.put_document(doc, root, chunks, gists, card_blob, units)
             kb.store.delete(sorted(stale))
             bar.update(1)
     bar.close()
@@ -206,6 +209,24 @@ def _embed_gists(
         for chunk, vector in zip(todo, vectors, strict=True):
             gists[chunk.id] = np.asarray(vector, dtype=np.float32).tobytes()
     return gists
+
+
+def _embed_units(
+    knowledge: Knowledge, kb: KnowledgeBase, chunks: Sequence[Chunk]
+) -> dict[str, bytes]:
+    """Embed each chunk's answer units once, here, so answering needs no embedding but the
+    question's (a chunk already in the catalog keeps its stored vectors)."""
+    stored = kb.catalog.unit_vectors([c.id for c in chunks])
+    todo = [(c.id, split_units(c.body)) for c in chunks if c.id not in stored]
+    texts = [u.gist for _, units in todo for u in units if u.quotable]
+    vectors = iter(knowledge.embedder.embed_documents(texts)) if texts else iter(())
+    for chunk_id, units in todo:
+        matrix = np.zeros((len(units), knowledge.embedder.dim), dtype=np.float32)
+        for row, unit in enumerate(units):
+            if unit.quotable:  # the answerer never quotes the others: leave them zero
+                matrix[row] = next(vectors)
+        stored[chunk_id] = matrix.tobytes()
+    return stored
 
 
 def _remove(kb: KnowledgeBase, doc_ids: Iterable[str]) -> None:

@@ -43,6 +43,8 @@ def write_jsonl(path: Path, lines: list) -> Path:
     (["serve"], "Start the HTTP API"),
     (["eval"], "Measure quality"),
     (["eval", "retrieval"], "hit@1/3/5"),
+    (["ask"], "Answer a question"),
+    (["eval", "answers"], "Citation accuracy"),
 ])
 def test_every_command_has_help(cli, command, help_text):
     result = cli.invoke(app, [*command, "--help"])
