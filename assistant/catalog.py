@@ -274,13 +274,7 @@ class Catalog:
 
     def gist_matrix(self, chunk_ids: Sequence[str], dim: int) -> np.ndarray:
         """Gist vectors in the order of ``chunk_ids``; zeros where a chunk has none."""
-        found = self.gists(chunk_ids)
-        matrix = np.zeros((len(chunk_ids), dim), dtype=np.float32)
-        for i, cid in enumerate(chunk_ids):
-            blob = found.get(cid)
-            if blob is not None:
-                matrix[i] = np.frombuffer(blob, dtype=np.float32)
-        return matrix
+        return _matrix(self.gists(chunk_ids), chunk_ids, dim)
 
     def chunk_texts_with_language(self) -> list[tuple[str, str]]:
         from assistant.language import language_of_locale
@@ -320,14 +314,19 @@ class Catalog:
     def card_matrix(self, doc_ids: Sequence[str], dim: int) -> np.ndarray:
         """Article card vectors in the order of ``doc_ids``; zeros where missing."""
         found = dict(self._db.execute("SELECT id, card FROM documents WHERE card IS NOT NULL"))
-        matrix = np.zeros((len(doc_ids), dim), dtype=np.float32)
-        for i, doc_id in enumerate(doc_ids):
-            blob = found.get(doc_id)
-            if blob is not None:
-                matrix[i] = np.frombuffer(blob, dtype=np.float32)
-        return matrix
+        return _matrix(found, doc_ids, dim)
 
     def counts(self) -> tuple[int, int]:
         docs = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
         chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         return int(docs), int(chunks)
+
+
+def _matrix(blobs: dict[str, bytes], ids: Sequence[str], dim: int) -> np.ndarray:
+    """Stack float32 blobs in the order of ``ids``; a row stays zero where ``ids`` has none."""
+    matrix = np.zeros((len(ids), dim), dtype=np.float32)
+    for i, key in enumerate(ids):
+        blob = blobs.get(key)
+        if blob is not None:
+            matrix[i] = np.frombuffer(blob, dtype=np.float32)
+    return matrix

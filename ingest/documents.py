@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -14,6 +15,7 @@ __all__ = [
     "Document",
     "ParseError",
     "Section",
+    "SectionCollector",
     "chunk_metadata",
 ]
 
@@ -65,6 +67,37 @@ class Document:
 
     def metadata(self) -> dict[str, Any]:
         return chunk_metadata(self)
+
+
+class SectionCollector:
+    """Builds sections while a parser walks a document: a heading closes the current section
+    and opens one under it; text lines fill the open section. The first H1 before any text
+    is kept apart as a title candidate."""
+
+    def __init__(self) -> None:
+        self.h1: str | None = None
+        self.sections: list[Section] = []
+        self.lines: list[str] = []
+        self._stack: list[tuple[int, str]] = []
+
+    def heading(self, level: int, title: str) -> None:
+        self.flush()
+        if level == 1 and self.h1 is None and not self.sections and not self._stack:
+            self.h1 = title
+            return
+        while self._stack and self._stack[-1][0] >= level:
+            self._stack.pop()
+        self._stack.append((level, title))
+
+    def flush(self) -> None:
+        text = re.sub(r"\n{3,}", "\n\n", "\n".join(self.lines)).strip()
+        if text:
+            self.sections.append(Section(tuple(title for _, title in self._stack), text))
+        self.lines.clear()
+
+    def finish(self) -> tuple[str | None, list[Section]]:
+        self.flush()
+        return self.h1, self.sections
 
 
 class _Described(Protocol):

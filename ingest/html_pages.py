@@ -7,7 +7,7 @@ import re
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
 
-from ingest.documents import Document, ParseError, Section
+from ingest.documents import Document, ParseError, Section, SectionCollector
 from ingest.metadata import document_from_metadata
 
 __all__ = ["html_to_sections", "parse_html"]
@@ -40,23 +40,24 @@ def html_to_sections(html: str) -> tuple[str | None, list[Section]]:
     """Walk the DOM in order; headings open sections, lists keep their numbers."""
     soup = BeautifulSoup(html, "html.parser")
     root = soup.find("article") or soup.find("main") or soup.body or soup
-    h1: str | None = None
-    sections: list[Section] = []
-    stack: list[tuple[int, str]] = []
-    lines: list[str] = []
-
-    def flush() -> None:
-        text = "\n".join(line for line in (ln.strip() for ln in lines) if line)
-        if text:
-            sections.append(Section(tuple(t for _, t in stack), text))
-        lines.clear()
+    collector = SectionCollector()
+    lines = collector.lines
 
     def inline(node: Tag) -> str:
         text = " ".join(node.get_text(" ", strip=True).split())
         return _SPACE_BEFORE_PUNCT.sub(r"\1", text)  # "<b>Send</b>." stays "Send."
 
+    def append_inline(text: str) -> None:
+        if not text:
+            return
+        if lines and lines[-1]:
+            # "tap <b>Send</b>." keeps its full stop attached.
+            joiner = "" if text[0] in ".,;:!?)]" else " "
+            lines[-1] += joiner + text
+        else:
+            lines.append(text)
+
     def walk(node: Tag) -> None:
-        nonlocal h1
         for child in node.children:
             if isinstance(child, NavigableString):
                 if not isinstance(child, PreformattedString):  # comments, doctype, CDATA
@@ -65,15 +66,7 @@ def html_to_sections(html: str) -> tuple[str | None, list[Section]]:
             if not isinstance(child, Tag) or child.name in _SKIP:
                 continue
             if child.name in _HEADINGS:
-                level = _HEADINGS[child.name]
-                title = inline(child)
-                flush()
-                if level == 1 and h1 is None and not sections and not stack:
-                    h1 = title
-                    continue
-                while stack and stack[-1][0] >= level:
-                    stack.pop()
-                stack.append((level, title))
+                collector.heading(_HEADINGS[child.name], inline(child))
             elif child.name in ("ul", "ol"):
                 numbered = child.name == "ol"
                 for i, item in enumerate(child.find_all("li", recursive=False), start=1):
@@ -92,19 +85,8 @@ def html_to_sections(html: str) -> tuple[str | None, list[Section]]:
             else:
                 append_inline(inline(child))
 
-    def append_inline(text: str) -> None:
-        if not text:
-            return
-        if lines and lines[-1]:
-            # "tap <b>Send</b>." keeps its full stop attached.
-            joiner = "" if text[0] in ".,;:!?)]" else " "
-            lines[-1] += joiner + text
-        else:
-            lines.append(text)
-
     walk(root)
-    flush()
-    return h1, sections
+    return collector.finish()
 
 
 def parse_html(text: str, *, default_id: str, url: str | None, source: str) -> Document:

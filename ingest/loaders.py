@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -10,7 +9,7 @@ from ingest.documents import Document, ParseError
 from ingest.html_pages import parse_html
 from ingest.learning_paths import parse_learning_path
 from ingest.markdown_files import parse_markdown
-from ingest.zendesk import looks_like_zendesk, parse_zendesk
+from ingest.zendesk import documents_from_export, load_json, looks_like_zendesk
 
 __all__ = ["MAX_FILE_BYTES", "LoadResult", "discover", "load_file", "url_for"]
 
@@ -86,14 +85,9 @@ def _parse(suffix: str, text: str, *, rel: str, base_url: str | None) -> list[Do
         return [parse_html(text, default_id=rel, url=url, source=rel)]
     if suffix in _YAML:
         return [parse_learning_path(text, default_id=rel, url=None, source=rel)]
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParseError(
-            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
+    data = load_json(text)
     if not looks_like_zendesk(data):
         raise ParseError(
             "JSON file is not a Zendesk Help Center export (expected an 'articles' list)"
         )
-    return parse_zendesk(text, source=rel)
+    return documents_from_export(data, source=rel)

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from ingest.documents import ParseError, Section
+from ingest.documents import ParseError, Section, SectionCollector
 
 __all__ = ["clean_markdown", "sections_from_markdown", "split_front_matter", "strip_tags"]
 
@@ -212,42 +212,24 @@ def sections_from_markdown(body: str) -> tuple[str | None, list[Section]]:
     Returns the first H1 (a title candidate) and the sections; text before the first heading
     is a section with an empty heading path. Headings inside fenced code are not headings.
     """
-    h1: str | None = None
-    sections: list[Section] = []
-    stack: list[tuple[int, str]] = []
-    buffer: list[str] = []
+    collector = SectionCollector()
     in_fence: str | None = None
-
-    def flush() -> None:
-        text = "\n".join(buffer).strip()
-        if text:
-            sections.append(Section(tuple(title for _, title in stack), text))
-        buffer.clear()
-
     for line in body.split("\n"):
         fence = _FENCE.match(line)
         if in_fence is not None:
-            buffer.append(line)
+            collector.lines.append(line)
             close = _FENCE_CLOSE.match(line)
             if close and close.group(1) == in_fence:
                 in_fence = None
             continue
         if fence:
             in_fence = fence.group(1)
-            buffer.append(line)
+            collector.lines.append(line)
             continue
         heading = _HEADING.match(line)
-        if not heading:
-            buffer.append(line)
-            continue
-        level = len(heading.group(1))
-        title = _HEADING_ANCHOR.sub("", heading.group(2)).strip().strip("*_").strip()
-        flush()
-        if level == 1 and h1 is None and not sections and not stack:
-            h1 = title
-            continue
-        while stack and stack[-1][0] >= level:
-            stack.pop()
-        stack.append((level, title))
-    flush()
-    return h1, sections
+        if heading:
+            title = _HEADING_ANCHOR.sub("", heading.group(2)).strip().strip("*_").strip()
+            collector.heading(len(heading.group(1)), title)
+        else:
+            collector.lines.append(line)
+    return collector.finish()

@@ -13,7 +13,7 @@ from ingest.documents import Document, ParseError
 from ingest.html_pages import html_to_sections
 from ingest.metadata import document_from_metadata
 
-__all__ = ["looks_like_zendesk", "parse_zendesk"]
+__all__ = ["documents_from_export", "load_json", "looks_like_zendesk", "parse_zendesk"]
 
 
 def looks_like_zendesk(data: Any) -> bool:
@@ -24,12 +24,19 @@ def looks_like_zendesk(data: Any) -> bool:
 
 
 def parse_zendesk(text: str, *, source: str) -> list[Document]:
+    return documents_from_export(load_json(text), source=source)
+
+
+def load_json(text: str) -> Any:
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ParseError(
             f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+
+
+def documents_from_export(data: Any, *, source: str) -> list[Document]:
     items = data.get("articles") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise ParseError("a Zendesk export needs an 'articles' list")
