@@ -43,4 +43,6 @@ class Answer:
 
 
 class Answerer(Protocol):
-    def answer(self, question: str, kb: str, context: str | None = None) -> Answer: ...
+    """The seam both answerers (extractive, LLM) sit behind."""
+
+    def answer(self, question: str, filters: dict[str, object] | None = None) -> Answer: ...

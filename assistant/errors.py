@@ -17,7 +17,6 @@ class ErrorCode(StrEnum):
     kb_not_found = "kb_not_found"
     not_found = "not_found"
     payload_too_large = "payload_too_large"
-    parse_error = "parse_error"
     locked = "locked"
 
     @property
@@ -27,7 +26,6 @@ class ErrorCode(StrEnum):
             ErrorCode.kb_not_found: 404,
             ErrorCode.not_found: 404,
             ErrorCode.payload_too_large: 413,
-            ErrorCode.parse_error: 422,
             ErrorCode.locked: 409,
         }[self]
 
