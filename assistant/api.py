@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assistant.chat_api import router as chat_router
+from assistant.conversations import ConversationStore
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.knowledge_base import Knowledge
 from assistant.search_api import router as search_router
@@ -33,6 +35,7 @@ def create_app(settings: Settings | None = None, knowledge: Knowledge | None = N
         # Load the models before answering /healthz, so "ready" means a search is fast.
         built.warm_up()
         app.state.knowledge = built
+        app.state.conversations = ConversationStore(settings.data_dir / "conversations.sqlite")
         app.state.ready = True
         yield
 
@@ -75,6 +78,7 @@ def create_app(settings: Settings | None = None, knowledge: Knowledge | None = N
         return JSONResponse({"status": "ok", "knowledge_bases": names})
 
     app.include_router(search_router)
+    app.include_router(chat_router)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     return app
 

@@ -6,10 +6,18 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from assistant.conversations import ConversationStore
 from assistant.knowledge_base import Knowledge
 from assistant.settings import Settings
 
-__all__ = ["KnowledgeDep", "SettingsDep", "get_knowledge", "get_settings"]
+__all__ = [
+    "ConversationsDep",
+    "KnowledgeDep",
+    "SettingsDep",
+    "get_conversations",
+    "get_knowledge",
+    "get_settings",
+]
 
 
 def get_knowledge(request: Request) -> Knowledge:
@@ -18,6 +26,14 @@ def get_knowledge(request: Request) -> Knowledge:
 
 
 KnowledgeDep = Annotated[Knowledge, Depends(get_knowledge)]
+
+
+def get_conversations(request: Request) -> ConversationStore:
+    conversations: ConversationStore = request.app.state.conversations
+    return conversations
+
+
+ConversationsDep = Annotated[ConversationStore, Depends(get_conversations)]
 
 
 def get_settings(request: Request) -> Settings:
