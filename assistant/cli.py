@@ -24,6 +24,10 @@ eval_app = typer.Typer(help="Measure quality on question sets.", no_args_is_help
 app.add_typer(eval_app, name="eval")
 
 KbOption = Annotated[str, typer.Option("--kb", help="Knowledge base name (e.g. 'sample').")]
+QuestionsOption = Annotated[Path, typer.Option("--questions", help="Question set (JSONL).")]
+JsonPathOption = Annotated[
+    Path | None, typer.Option("--json", help="Write the full results here as JSON.")
+]
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -159,10 +163,8 @@ def serve(
 @eval_app.command("retrieval")
 def eval_retrieval(
     kb: KbOption,
-    questions: Annotated[Path, typer.Option("--questions", help="Question set (JSONL).")],
-    json_path: Annotated[
-        Path | None, typer.Option("--json", help="Write full results here.")
-    ] = None,
+    questions: QuestionsOption,
+    json_path: JsonPathOption = None,
     modes: Annotated[
         str, typer.Option(help="Comma-separated modes to compare.")
     ] = "hybrid,dense,bm25",
@@ -182,18 +184,14 @@ def eval_retrieval(
         _fail(exc.message)
         return
     typer.echo(format_report(report))
-    if json_path:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    _write_json(json_path, report)
 
 
 @eval_app.command("answers")
 def eval_answers(
     kb: KbOption,
-    questions: Annotated[Path, typer.Option("--questions", help="Question set (JSONL).")],
-    json_path: Annotated[
-        Path | None, typer.Option("--json", help="Write full results here.")
-    ] = None,
+    questions: QuestionsOption,
+    json_path: JsonPathOption = None,
 ) -> None:
     """Citation accuracy, decline precision/recall and latency of the extractive answerer."""
     from assistant.extractive import ExtractiveAnswerer
@@ -210,9 +208,13 @@ def eval_answers(
         _fail(exc.message)
         return
     typer.echo(format_answer_report(report))
-    if json_path:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    _write_json(json_path, report)
+
+
+def _write_json(path: Path | None, report: dict[str, Any]) -> None:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
 
 
 def main() -> None:
