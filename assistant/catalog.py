@@ -56,6 +56,12 @@ _SCHEMA = [
 ]
 
 
+_DOCUMENT_COLUMNS = (
+    "id, kind, title, url, locale, audience, level, feature, tags, description, source, root,"
+    " hash, extra"
+)
+
+
 @dataclass(frozen=True)
 class DocumentRow:
     id: str
@@ -239,32 +245,22 @@ class Catalog:
             self._bump(conn)
 
     def documents(self) -> list[DocumentRow]:
-        rows = self._db.execute(
-            "SELECT id, kind, title, url, locale, audience, level, feature, tags, description,"
-            " source, root, hash, extra FROM documents ORDER BY id"
-        ).fetchall()
-        return [
-            DocumentRow(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                r[6],
-                r[7],
-                json.loads(r[8]),
-                r[9],
-                r[10],
-                r[11],
-                r[12],
-                json.loads(r[13]),
-            )
-            for r in rows
-        ]
+        rows = self._db.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM documents ORDER BY id").fetchall()
+        return [_document_row(r) for r in rows]
 
     def document(self, doc_id: str) -> DocumentRow | None:
-        return next((d for d in self.documents() if d.id == doc_id), None)
+        row = self._db.execute(
+            f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE id=?",
+            (doc_id,),
+        ).fetchone()
+        return None if row is None else _document_row(row)
+
+    def chunks_of(self, doc_id: str) -> list[ChunkRow]:
+        rows = self._db.execute(
+            "SELECT id, doc_id, ord, heading, body FROM chunks WHERE doc_id=? ORDER BY ord",
+            (doc_id,),
+        ).fetchall()
+        return [ChunkRow(*r) for r in rows]
 
     def chunks(self) -> list[ChunkRow]:
         rows = self._db.execute(
@@ -330,3 +326,22 @@ def _matrix(blobs: dict[str, bytes], ids: Sequence[str], dim: int) -> np.ndarray
         if blob is not None:
             matrix[i] = np.frombuffer(blob, dtype=np.float32)
     return matrix
+
+
+def _document_row(r: Any) -> DocumentRow:
+    return DocumentRow(
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        r[5],
+        r[6],
+        r[7],
+        json.loads(r[8]),
+        r[9],
+        r[10],
+        r[11],
+        r[12],
+        json.loads(r[13]),
+    )

@@ -74,3 +74,29 @@ async def search(
     retriever = knowledge.retriever(kb)
     hits = await run_in_threadpool(retriever.search, body.query, body.k, filters, body.mode)
     return {"results": [h.as_dict() for h in hits]}
+
+
+@router.get("/articles/{article_id:path}")
+async def get_article(article_id: str, kb: str, knowledge: KnowledgeDep) -> dict[str, Any]:
+    """One article as ingested: metadata and its text, chunk by chunk in reading order."""
+    base = knowledge.get(kb)
+    doc = base.catalog.document(article_id)
+    if doc is None:
+        raise LearnloopError(
+            ErrorCode.not_found, f"article '{article_id}' is not in knowledge base '{kb}'"
+        )
+    sections = [
+        {"heading": row.heading, "text": row.body} for row in base.catalog.chunks_of(article_id)
+    ]
+    return {
+        "article_id": doc.id,
+        "title": doc.title,
+        "url": doc.url,
+        "kind": doc.kind,
+        "locale": doc.locale,
+        "audience": doc.audience,
+        "level": doc.level,
+        "feature": doc.feature,
+        "tags": doc.tags,
+        "sections": sections,
+    }

@@ -227,3 +227,24 @@ def test_server_sees_an_ingest_made_by_another_process(data_dir, mini_kb, tmp_pa
         for mode in ("hybrid", "dense"):
             found = httpx.post(f"{base}/v1/search", json={**query, "mode": mode}, timeout=30)
             assert found.json()["results"][0]["article_id"] == "xero.md", (mode, found.text)
+
+
+def test_article_by_id_with_its_text(client):
+    response = client.get("/v1/articles/articles/how-to/bulk-edit.md", params={"kb": "sample"})
+    assert response.status_code == 200, response.text
+    article = response.json()
+    assert article["title"] == "Edit many tasks at once with bulk edit"
+    assert article["url"] == "https://help.tasklane.example/articles/how-to/bulk-edit"
+    assert article["feature"] == "tasks.bulk_edit"
+    assert any("1. Select the tasks." in s["text"] for s in article["sections"])
+
+
+@pytest.mark.parametrize(("path", "params", "status", "fragment"), [
+    ("/v1/articles/articles/nope.md", {"kb": "sample"}, 404, "'articles/nope.md' is not in"),
+    ("/v1/articles/articles/how-to/bulk-edit.md", {"kb": "nope"}, 404, "'nope' does not exist"),
+    ("/v1/articles/articles/how-to/bulk-edit.md", {}, 422, "kb"),
+])
+def test_article_errors(client, path, params, status, fragment):
+    response = client.get(path, params=params)
+    assert response.status_code == status, response.text
+    assert fragment in response.json()["error"]["message"]
