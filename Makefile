@@ -29,7 +29,7 @@ ingest: install
 	LEARNLOOP_DATA_DIR=$(DATA) $(BIN)/learnloop ingest knowledge --kb $(KB) --base-url https://help.tasklane.example/
 
 serve:
-	LEARNLOOP_DATA_DIR=$(DATA) $(BIN)/learnloop serve --host $(HOST) --port $(PORT)
+	LEARNLOOP_DATA_DIR=$(DATA) $(BIN)/learnloop serve --dev --host $(HOST) --port $(PORT)
 
 run: ingest serve
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.chat_api import router as chat_router
@@ -24,6 +25,8 @@ from assistant.search_api import router as search_router
 from assistant.settings import Settings
 
 __all__ = ["create_app"]
+
+_CHAT_PAGE = Path(__file__).parent / "web" / "chat.html"
 
 
 def create_app(settings: Settings | None = None, knowledge: Knowledge | None = None) -> FastAPI:
@@ -79,6 +82,12 @@ def create_app(settings: Settings | None = None, knowledge: Knowledge | None = N
 
     app.include_router(search_router)
     app.include_router(chat_router)
+
+    @app.get("/", include_in_schema=False)
+    async def chat_page() -> HTMLResponse:
+        """A minimal page to try the chat against the running knowledge bases."""
+        return HTMLResponse(_CHAT_PAGE.read_text(encoding="utf-8"))
+
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     return app
 

@@ -145,16 +145,29 @@ def ask(
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    dev: Annotated[
+        bool, typer.Option("--dev", help="Local development: loopback only, chat page at /.")
+    ] = False,
 ) -> None:
-    """Start the HTTP API (OpenAPI docs at /docs)."""
+    """Start the HTTP API (OpenAPI docs at /docs, a chat page at /)."""
+    import ipaddress
+
     import uvicorn
 
     from assistant.api import create_app
 
     settings = Settings()
+    bind = host or settings.host
+    if dev:
+        try:
+            loopback = bind == "localhost" or ipaddress.ip_address(bind).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            _fail(f"--dev serves without keys, so it binds only to loopback, not '{bind}'")
     uvicorn.run(
         create_app(settings),
-        host=host or settings.host,
+        host=bind,
         port=port or settings.port,
         log_level="info",
     )

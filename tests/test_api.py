@@ -248,3 +248,10 @@ def test_article_errors(client, path, params, status, fragment):
     response = client.get(path, params=params)
     assert response.status_code == status, response.text
     assert fragment in response.json()["error"]["message"]
+
+
+def test_chat_page_is_served_at_the_root(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Ask the help center" in response.text and 'fetch("/v1/chat"' in response.text

@@ -142,3 +142,10 @@ def test_ingest_missing_folder(cli, tmp_path):
     result = cli.invoke(app, ["ingest", str(tmp_path / "nowhere"), "--kb", "docs"])
     assert result.exit_code == 2
     assert "does not exist" in result.output
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "example.com"])
+def test_dev_mode_refuses_to_bind_beyond_loopback(cli, host):
+    result = cli.invoke(app, ["serve", "--dev", "--host", host])
+    assert result.exit_code == 2
+    assert "binds only to loopback" in result.output
