@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -88,3 +90,37 @@ def test_unknown_session_is_404(client):
     response = client.get("/v1/sessions/0123456789abcdef")
     assert response.status_code == 404
     assert "does not exist" in response.json()["error"]["message"]
+
+
+def sse_events(text: str) -> list[tuple[str, dict]]:
+    events = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def test_stream_sends_start_passages_citations_then_the_answer(client):
+    with client.stream("POST", "/v1/chat/stream",
+                       json={"question": "How do I set up SAML single sign-on?",
+                             "kb": "sample"}) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = sse_events(response.read().decode())
+    names = [name for name, _ in events]
+    assert names[0] == "start" and names[-2:] == ["citations", "done"]
+    assert "passage" in names
+    done = events[-1][1]
+    assert done["session_id"] == events[0][1]["session_id"]
+    assert done["citations"] == events[-2][1]["citations"]
+    assert "".join(d["text"] for n, d in events if n == "passage").replace("\n", "") == \
+        done["answer"].replace("\n", "")
+    stored = client.get(f"/v1/sessions/{done['session_id']}").json()["messages"]
+    assert stored[-1]["message_id"] == done["message_id"]
+
+
+def test_stream_refuses_bad_input_before_streaming(client):
+    response = client.post("/v1/chat/stream", json={"question": " ", "kb": "sample"})
+    assert response.status_code == 422
+    assert response.json()["error"]["message"] == "question is empty"
+    assert client.app.state.conversations.count_messages() == 0
