@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assistant.access import DEFAULT_TENANT, AccessRegistry
 from assistant.chat_api import router as chat_router
 from assistant.conversations import ConversationStore
 from assistant.errors import ErrorCode, LearnloopError
@@ -39,6 +40,9 @@ def create_app(settings: Settings | None = None, knowledge: Knowledge | None = N
         built.warm_up()
         app.state.knowledge = built
         app.state.conversations = ConversationStore(settings.data_dir / "conversations.sqlite")
+        access = AccessRegistry(settings.data_dir / "access.sqlite", settings.max_token_lifetime)
+        access.ensure_tenant(DEFAULT_TENANT)
+        app.state.access = access
         app.state.ready = True
         yield
 
@@ -53,7 +57,10 @@ def create_app(settings: Settings | None = None, knowledge: Knowledge | None = N
 
     @app.exception_handler(LearnloopError)
     async def on_error(_: Request, exc: LearnloopError) -> JSONResponse:
-        return JSONResponse({"error": exc.to_dict()}, status_code=exc.code.http_status)
+        headers = {"www-authenticate": "Bearer"} if exc.code == ErrorCode.unauthorized else None
+        return JSONResponse(
+            {"error": exc.to_dict()}, status_code=exc.code.http_status, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -77,8 +84,7 @@ def create_app(settings: Settings | None = None, knowledge: Knowledge | None = N
     async def healthz(request: Request) -> JSONResponse:
         if not request.app.state.ready:
             return JSONResponse({"status": "starting"}, status_code=503)
-        names = request.app.state.knowledge.names()
-        return JSONResponse({"status": "ok", "knowledge_bases": names})
+        return JSONResponse({"status": "ok"})
 
     app.include_router(search_router)
     app.include_router(chat_router)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from assistant.errors import LearnloopError
+from assistant.errors import ErrorCode, LearnloopError
 from assistant.settings import Settings
 
 __all__ = ["app", "main"]
@@ -22,8 +22,17 @@ app = typer.Typer(
 )
 eval_app = typer.Typer(help="Measure quality on question sets.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+tenant_app = typer.Typer(help="Tenants, each with its own knowledge.", no_args_is_help=True)
+app.add_typer(tenant_app, name="tenant")
+key_app = typer.Typer(help="API keys of a tenant, each with a role.", no_args_is_help=True)
+app.add_typer(key_app, name="key")
+token_app = typer.Typer(help="End-user tokens, as a host product signs them.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
 
 KbOption = Annotated[str, typer.Option("--kb", help="Knowledge base name (e.g. 'sample').")]
+TenantOption = Annotated[
+    str, typer.Option("--tenant", help="Tenant the knowledge base belongs to.")
+]
 QuestionsOption = Annotated[Path, typer.Option("--questions", help="Question set (JSONL).")]
 JsonPathOption = Annotated[
     Path | None, typer.Option("--json", help="Write the full results here as JSON.")
@@ -33,6 +42,27 @@ JsonPathOption = Annotated[
 def _fail(message: str, code: int = 2) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
+
+
+def _access() -> Any:
+    from assistant.access import AccessRegistry
+
+    settings = Settings()
+    return AccessRegistry(settings.data_dir / "access.sqlite", settings.max_token_lifetime)
+
+
+def _check_tenant(tenant: str) -> None:
+    from assistant.access import DEFAULT_TENANT, validate_tenant_id
+
+    validate_tenant_id(tenant)
+    access = _access()
+    if tenant == DEFAULT_TENANT:
+        access.ensure_tenant(tenant)
+    elif not access.tenant_exists(tenant):
+        raise LearnloopError(
+            ErrorCode.not_found,
+            f"tenant '{tenant}' does not exist; create it with `learnloop tenant create {tenant}`",
+        )
 
 
 def _knowledge() -> Any:
@@ -49,12 +79,16 @@ def ingest(
         str | None, typer.Option("--base-url", help="Public URL of the help center root.")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    tenant: TenantOption = "default",
 ) -> None:
     """Ingest a folder of articles, tips, workflows and learning paths (incremental)."""
     from ingest.sync import sync_path
 
     try:
-        report = sync_path(_knowledge(), kb, path, base_url=base_url, progress=not json_out)
+        _check_tenant(tenant)
+        report = sync_path(
+            _knowledge(), kb, path, base_url=base_url, progress=not json_out, tenant=tenant
+        )
     except LearnloopError as exc:
         _fail(exc.message)
         return
@@ -85,6 +119,7 @@ def search(
         str, typer.Option(help="hybrid, dense, bm25, multilingual or dense+bm25.")
     ] = "hybrid",
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    tenant: TenantOption = "default",
 ) -> None:
     """Print the articles that best match a question, with scores."""
     from assistant.retrieval import MODES, Retriever
@@ -98,7 +133,7 @@ def search(
     }
     try:
         knowledge = _knowledge()
-        retriever = Retriever(knowledge, knowledge.get(kb))
+        retriever = Retriever(knowledge, knowledge.get(kb, tenant=tenant))
         hits = retriever.search(question, k=k, filters=filters, mode=mode)  # type: ignore[arg-type]
     except LearnloopError as exc:
         _fail(exc.message)
@@ -122,13 +157,16 @@ def ask(
     question: Annotated[str, typer.Argument(help="The customer's question.")],
     kb: KbOption,
     json_out: Annotated[bool, typer.Option("--json", help="Print the answer structure.")] = False,
+    tenant: TenantOption = "default",
 ) -> None:
     """Answer a question from the knowledge base with citations, or decline (extractive)."""
     from assistant.extractive import ExtractiveAnswerer
 
     try:
         knowledge = _knowledge()
-        answerer = ExtractiveAnswerer(knowledge.retriever(knowledge.get(kb)), knowledge.embedder)
+        answerer = ExtractiveAnswerer(
+            knowledge.retriever(knowledge.get(kb, tenant=tenant)), knowledge.embedder
+        )
         answer = answerer.answer(question)
     except LearnloopError as exc:
         _fail(exc.message)
@@ -158,6 +196,7 @@ def serve(
 
     settings = Settings()
     bind = host or settings.host
+    dev = dev or settings.dev_mode
     if dev:
         try:
             loopback = bind == "localhost" or ipaddress.ip_address(bind).is_loopback
@@ -165,6 +204,7 @@ def serve(
             loopback = False
         if not loopback:
             _fail(f"--dev serves without keys, so it binds only to loopback, not '{bind}'")
+        settings = settings.model_copy(update={"dev_mode": True})
     uvicorn.run(
         create_app(settings),
         host=bind,
@@ -222,6 +262,83 @@ def eval_answers(
         return
     typer.echo(format_answer_report(report))
     _write_json(json_path, report)
+
+
+@tenant_app.command("create")
+def tenant_create(
+    tenant_id: Annotated[str, typer.Argument(help="Short id: lowercase letters, digits, - _.")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+) -> None:
+    """Create a tenant and print the secret its product signs user tokens with (once)."""
+    try:
+        secret = _access().create_tenant(tenant_id, name)
+    except LearnloopError as exc:
+        _fail(exc.message)
+        return
+    typer.echo(f"tenant '{tenant_id}' created")
+    typer.echo(f"token secret (HS256; shown once, keep it in the host product): {secret}")
+
+
+@tenant_app.command("list")
+def tenant_list() -> None:
+    """The tenants and when they were created."""
+    for tenant in _access().tenants():
+        typer.echo(f"{tenant['tenant_id']}\t{tenant['name']}\t{tenant['created_at']}")
+
+
+@key_app.command("create")
+def key_create(
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant the key belongs to.")],
+    role: Annotated[str, typer.Option("--role", help="admin, agent, csm or ingest.")],
+    label: Annotated[str, typer.Option(help="What the key is for.")] = "",
+) -> None:
+    """Create an API key and print it (once; only its hash is stored)."""
+    try:
+        key_id, key = _access().create_key(tenant, role, label)
+    except LearnloopError as exc:
+        _fail(exc.message)
+        return
+    typer.echo(f"key {key_id} ({role}) for tenant '{tenant}'; shown once:")
+    typer.echo(key)
+
+
+@key_app.command("list")
+def key_list(
+    tenant: Annotated[str, typer.Option("--tenant", help="Whose keys.")],
+) -> None:
+    """A tenant's keys (ids and roles, never the keys themselves)."""
+    for key in _access().keys(tenant):
+        state = f"revoked {key['revoked_at']}" if key["revoked_at"] else "active"
+        typer.echo(f"{key['key_id']}\t{key['role']}\t{state}\t{key['label']}")
+
+
+@key_app.command("revoke")
+def key_revoke(key_id: Annotated[str, typer.Argument(help="The key id to revoke.")]) -> None:
+    """Revoke a key; requests with it are refused from now on."""
+    try:
+        _access().revoke_key(key_id)
+    except LearnloopError as exc:
+        _fail(exc.message)
+        return
+    typer.echo(f"key {key_id} revoked")
+
+
+@token_app.command("create")
+def token_create(
+    tenant: Annotated[str, typer.Option("--tenant", help="The user's tenant.")],
+    user: Annotated[str, typer.Option("--user", help="User id in the host product.")],
+    account: Annotated[str | None, typer.Option(help="The user's account (company).")] = None,
+    role: Annotated[str | None, typer.Option(help="The user's role in the product.")] = None,
+    locale: Annotated[str | None, typer.Option(help="The user's locale, e.g. es-ES.")] = None,
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.", min=60)] = 3600,
+) -> None:
+    """Sign a user token with the tenant's secret, as the host product would (for trials)."""
+    try:
+        token = _access().issue_token(tenant, user, account, role, locale, ttl)
+    except LearnloopError as exc:
+        _fail(exc.message)
+        return
+    typer.echo(token)
 
 
 def _write_json(path: Path | None, report: dict[str, Any]) -> None:

@@ -12,21 +12,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from assistant.access import DEFAULT_TENANT, Caller
 from assistant.answers import Answer
 
 __all__ = ["ConversationStore", "resolve_follow_up"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-    id TEXT PRIMARY KEY, kb TEXT NOT NULL, created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS messages (
-    id TEXT PRIMARY KEY,
-    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL, role TEXT NOT NULL, text TEXT NOT NULL, payload TEXT,
-    created_at TEXT NOT NULL, UNIQUE (session_id, seq)
-);
-"""
+# Migrations in order; PRAGMA user_version records how many have run.
+_MIGRATIONS = (
+    """
+    CREATE TABLE IF NOT EXISTS sessions (
+        id TEXT PRIMARY KEY, kb TEXT NOT NULL, created_at TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS messages (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL, role TEXT NOT NULL, text TEXT NOT NULL, payload TEXT,
+        created_at TEXT NOT NULL, UNIQUE (session_id, seq)
+    );
+    """,
+    # Sessions belong to a tenant and, when an end user started them, to that user.
+    """
+    ALTER TABLE sessions ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+    ALTER TABLE sessions ADD COLUMN user_id TEXT;
+    ALTER TABLE sessions ADD COLUMN account_id TEXT;
+    CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (tenant, user_id);
+    """,
+)
 _FOLLOW_UP_START = re.compile(
     r"^\s*(and|also|what about|how about|same for|y|¿y|también|tambien|y en|y si)\b", re.I
 )
@@ -53,20 +64,47 @@ class ConversationStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        self._migrate()
         self._lock = threading.Lock()
 
-    def create_session(self, kb: str) -> str:
+    def _migrate(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            done = self._db.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(_MIGRATIONS[done:], start=done + 1):
+                for statement in filter(str.strip, script.split(";")):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={number}")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def create_session(
+        self,
+        kb: str,
+        tenant: str = DEFAULT_TENANT,
+        user_id: str | None = None,
+        account_id: str | None = None,
+    ) -> str:
         session_id = uuid.uuid4().hex
         with self._lock:
-            self._db.execute("INSERT INTO sessions VALUES (?, ?, ?)", (session_id, kb, _now()))
+            self._db.execute(
+                "INSERT INTO sessions (id, kb, created_at, tenant, user_id, account_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, kb, _now(), tenant, user_id, account_id),
+            )
         return session_id
 
-    def session(self, session_id: str) -> dict[str, Any] | None:
+    def session(self, session_id: str, caller: Caller | None = None) -> dict[str, Any] | None:
+        """The session with its messages, or None when it does not exist *for this caller*:
+        another tenant's session, or another end user's, is reported exactly like a missing
+        one, so ids cannot be probed."""
         row = self._db.execute(
-            "SELECT id, kb, created_at FROM sessions WHERE id=?", (session_id,)
+            "SELECT id, kb, created_at, tenant, user_id, account_id FROM sessions WHERE id=?",
+            (session_id,),
         ).fetchone()
-        if row is None:
+        if row is None or (caller is not None and not _visible(row[3], row[4], caller)):
             return None
         messages = [
             {
@@ -82,7 +120,14 @@ class ConversationStore:
                 (session_id,),
             )
         ]
-        return {"session_id": row[0], "kb": row[1], "created_at": row[2], "messages": messages}
+        return {
+            "session_id": row[0],
+            "kb": row[1],
+            "created_at": row[2],
+            "user_id": row[4],
+            "account_id": row[5],
+            "messages": messages,
+        }
 
     def questions(self, session_id: str, limit: int = 5) -> list[str]:
         rows = self._db.execute(
@@ -122,6 +167,13 @@ class ConversationStore:
 
     def count_messages(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+
+
+def _visible(tenant: str, user_id: str | None, caller: Caller) -> bool:
+    if tenant != caller.tenant:
+        return False
+    # Staff keys (agent, csm, admin) see the tenant's conversations; an end user only theirs.
+    return not caller.is_end_user or user_id == caller.user_id
 
 
 def _now() -> str:

@@ -6,14 +6,20 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from assistant.access import DEFAULT_TENANT, AccessRegistry, Caller
 from assistant.conversations import ConversationStore
+from assistant.errors import ErrorCode, LearnloopError
 from assistant.knowledge_base import Knowledge
 from assistant.settings import Settings
 
 __all__ = [
+    "AccessDep",
+    "CallerDep",
     "ConversationsDep",
     "KnowledgeDep",
     "SettingsDep",
+    "get_access",
+    "get_caller",
     "get_conversations",
     "get_knowledge",
     "get_settings",
@@ -42,3 +48,37 @@ def get_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_access(request: Request) -> AccessRegistry:
+    access: AccessRegistry = request.app.state.access
+    return access
+
+
+AccessDep = Annotated[AccessRegistry, Depends(get_access)]
+
+
+def get_caller(request: Request) -> Caller:
+    """Who is calling, from ``Authorization: Bearer <API key or user token>``.
+
+    In dev mode a request without credentials is the default tenant's admin; any credential
+    that is sent is checked all the same, so dev mode can be used to try tokens and keys.
+    """
+    header = request.headers.get("authorization")
+    if header is None:
+        settings: Settings = request.app.state.settings
+        if settings.dev_mode:
+            return Caller(tenant=DEFAULT_TENANT, role="admin")
+        raise LearnloopError(
+            ErrorCode.unauthorized,
+            "missing credentials: send 'Authorization: Bearer <API key or user token>'",
+        )
+    scheme, _, credential = header.partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        raise LearnloopError(
+            ErrorCode.unauthorized, "the Authorization header must be 'Bearer <credential>'"
+        )
+    return get_access(request).authenticate(credential.strip())
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]

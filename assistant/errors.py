@@ -18,6 +18,9 @@ class ErrorCode(StrEnum):
     not_found = "not_found"
     payload_too_large = "payload_too_large"
     locked = "locked"
+    unauthorized = "unauthorized"
+    forbidden = "forbidden"
+    conflict = "conflict"
 
     @property
     def http_status(self) -> int:
@@ -27,6 +30,9 @@ class ErrorCode(StrEnum):
             ErrorCode.not_found: 404,
             ErrorCode.payload_too_large: 413,
             ErrorCode.locked: 409,
+            ErrorCode.unauthorized: 401,
+            ErrorCode.forbidden: 403,
+            ErrorCode.conflict: 409,
         }[self]
 
 

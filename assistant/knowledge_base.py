@@ -5,8 +5,13 @@ Layout under ``LEARNLOOP_DATA_DIR``::
     kbs/<name>/catalog.sqlite   documents, chunks, gist vectors (source of truth)
     kbs/<name>/lexical/         BM25 index built from the catalog
     kbs/<name>/.write.lock      one writer at a time
+    tenants/<tenant>/kbs/<name> the same, for every tenant but the default one
     chroma/                     embedded Chroma; collection ``kb-<name>`` per knowledge base
+                                (``kb.<tenant>.<name>`` for other tenants: '.' is in no name)
     models/                     ONNX exports of the bundled model
+
+The default tenant keeps the plain layout, so a single-company install has no tenant in its
+paths; every other tenant's knowledge lives apart under its own folder and collection names.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
 
+from assistant.access import DEFAULT_TENANT
 from assistant.catalog import Catalog
 from assistant.embeddings import Embedder, UseEmbedder, make_embedder
 from assistant.errors import ErrorCode, LearnloopError
@@ -44,11 +50,17 @@ def validate_kb_name(name: str) -> str:
 
 
 class KnowledgeBase:
-    def __init__(self, knowledge: Knowledge, name: str) -> None:
+    def __init__(self, knowledge: Knowledge, name: str, tenant: str = DEFAULT_TENANT) -> None:
         self.name = name
-        self.dir = knowledge.settings.kb_root / name
+        self.tenant = tenant
+        self.dir = knowledge.kb_root(tenant) / name
         self.catalog = Catalog(self.dir / "catalog.sqlite")
         self._knowledge = knowledge
+
+    @property
+    def key(self) -> str:
+        """Unique across tenants: the name for the default tenant, ``tenant.name`` otherwise."""
+        return self.name if self.tenant == DEFAULT_TENANT else f"{self.tenant}.{self.name}"
 
     @property
     def lexical_dir(self) -> Path:
@@ -57,7 +69,9 @@ class KnowledgeBase:
     @cached_property
     def store(self) -> VectorStore:
         return VectorStore(
-            self._knowledge.chroma, f"kb-{self.name}", self._knowledge.settings.embedder
+            self._knowledge.chroma,
+            f"kb-{self.name}" if self.tenant == DEFAULT_TENANT else f"kb.{self.key}",
+            self._knowledge.settings.embedder,
         )
 
     def write_lock(self, timeout: float = 600) -> FileLock:
@@ -91,9 +105,9 @@ class Knowledge:
         from assistant.retrieval import Retriever
 
         with self._lock:
-            if kb.name not in self._retrievers:
-                self._retrievers[kb.name] = Retriever(self, kb)
-            return self._retrievers[kb.name]
+            if kb.key not in self._retrievers:
+                self._retrievers[kb.key] = Retriever(self, kb)
+            return self._retrievers[kb.key]
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -128,28 +142,38 @@ class Knowledge:
             for kb in self._kbs.values():
                 kb.__dict__.pop("store", None)
 
-    def names(self) -> list[str]:
-        root = self.settings.kb_root
+    def kb_root(self, tenant: str = DEFAULT_TENANT) -> Path:
+        if tenant == DEFAULT_TENANT:
+            return self.settings.kb_root
+        return self.settings.data_dir / "tenants" / tenant / "kbs"
+
+    def names(self, tenant: str = DEFAULT_TENANT) -> list[str]:
+        """The tenant's knowledge bases."""
+        root = self.kb_root(tenant)
         if not root.exists():
             return []
         return sorted(p.name for p in root.iterdir() if (p / "catalog.sqlite").exists())
 
-    def exists(self, name: str) -> bool:
+    def exists(self, name: str, tenant: str = DEFAULT_TENANT) -> bool:
         validate_kb_name(name)
-        return (self.settings.kb_root / name / "catalog.sqlite").exists()
+        return (self.kb_root(tenant) / name / "catalog.sqlite").exists()
 
-    def get(self, name: str, create: bool = False) -> KnowledgeBase:
+    def get(self, name: str, create: bool = False, tenant: str = DEFAULT_TENANT) -> KnowledgeBase:
+        """The tenant's knowledge base ``name``; another tenant's of that name is never seen."""
         validate_kb_name(name)
+        key = name if tenant == DEFAULT_TENANT else f"{tenant}.{name}"
         with self._lock:
-            kb = self._kbs.get(name)
+            kb = self._kbs.get(key)
             if kb is not None:
                 return kb
-            if not create and not self.exists(name):
-                known = ", ".join(self.names()) or "none yet; run `learnloop ingest PATH --kb NAME`"
+            if not create and not self.exists(name, tenant):
+                known = ", ".join(self.names(tenant)) or (
+                    "none yet; run `learnloop ingest PATH --kb NAME`"
+                )
                 raise LearnloopError(
                     ErrorCode.kb_not_found,
                     f"knowledge base '{name}' does not exist (known: {known})",
                 )
-            kb = KnowledgeBase(self, name)
-            self._kbs[name] = kb
+            kb = KnowledgeBase(self, name, tenant)
+            self._kbs[key] = kb
             return kb

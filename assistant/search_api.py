@@ -8,7 +8,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from assistant.dependencies import KnowledgeDep, SettingsDep
+from assistant.chat_turns import ASKING_ROLES
+from assistant.dependencies import CallerDep, KnowledgeDep, SettingsDep
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.retrieval import Mode
 
@@ -58,8 +59,9 @@ class SearchResponse(BaseModel):
 
 @router.post("/search", response_model=SearchResponse)
 async def search(
-    body: SearchRequest, knowledge: KnowledgeDep, settings: SettingsDep
+    body: SearchRequest, caller: CallerDep, knowledge: KnowledgeDep, settings: SettingsDep
 ) -> dict[str, Any]:
+    caller.require(*ASKING_ROLES)
     if len(body.query) > settings.max_query_chars:
         raise LearnloopError(
             ErrorCode.invalid_input,
@@ -70,16 +72,25 @@ async def search(
             ErrorCode.invalid_input, f"k is {body.k}; the limit is {settings.max_k}"
         )
     filters = body.filters.model_dump(exclude_none=True) if body.filters else {}
-    kb = knowledge.get(body.kb)
+    kb = knowledge.get(body.kb, tenant=caller.tenant)
     retriever = knowledge.retriever(kb)
     hits = await run_in_threadpool(retriever.search, body.query, body.k, filters, body.mode)
     return {"results": [h.as_dict() for h in hits]}
 
 
+@router.get("/knowledge-bases")
+async def list_knowledge_bases(caller: CallerDep, knowledge: KnowledgeDep) -> dict[str, Any]:
+    """The caller's tenant's knowledge bases."""
+    return {"knowledge_bases": knowledge.names(caller.tenant)}
+
+
 @router.get("/articles/{article_id:path}")
-async def get_article(article_id: str, kb: str, knowledge: KnowledgeDep) -> dict[str, Any]:
+async def get_article(
+    article_id: str, kb: str, caller: CallerDep, knowledge: KnowledgeDep
+) -> dict[str, Any]:
     """One article as ingested: metadata and its text, chunk by chunk in reading order."""
-    base = knowledge.get(kb)
+    caller.require(*ASKING_ROLES)
+    base = knowledge.get(kb, tenant=caller.tenant)
     doc = base.catalog.document(article_id)
     if doc is None:
         raise LearnloopError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["EmbedderName", "Settings"]
@@ -37,8 +37,39 @@ class Settings(BaseSettings):
     max_query_chars: int = Field(default=2000, ge=10)
     max_k: int = Field(default=50, ge=1)
     max_request_bytes: int = Field(default=1_000_000, ge=1024)
+    dev_mode: bool = Field(
+        default=False,
+        description="Local development: requests without credentials act as the default "
+        "tenant's admin. `learnloop serve --dev` sets it and binds only to loopback.",
+    )
+    max_token_lifetime: int = Field(
+        default=86_400, ge=60, description="Longest accepted user-token lifetime (exp - iat), s."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
+    answerer: Literal["extractive", "llm"] = Field(
+        default="extractive",
+        description="Who writes answers: quotes from the articles (no network) or an LLM.",
+    )
+    llm_base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible endpoint (https://api.openai.com/v1, a vLLM, Ollama or "
+        "llama.cpp server's /v1); required when answerer is 'llm'.",
+    )
+    llm_model: str = Field(default="gpt-4o-mini", description="Model name sent to the endpoint.")
+    llm_api_key: SecretStr | None = Field(
+        default=None, description="Bearer key for the endpoint; local servers need none."
+    )
+    llm_timeout: float = Field(
+        default=20.0,
+        gt=0,
+        description="Seconds to wait for the endpoint's response and between streamed tokens; "
+        "past it the extractive answer is served.",
+    )
+    llm_context_tokens: int = Field(
+        default=2000, ge=100, description="Token budget (cl100k) for the sources in the prompt."
+    )
+    llm_max_tokens: int = Field(default=400, ge=16, description="Longest answer, in tokens.")
 
     @property
     def kb_root(self) -> Path:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from assistant.access import DEFAULT_TENANT
 from assistant.crosslingual import vocabulary_from
 from assistant.embeddings import WordPieceCounter
 from assistant.errors import ErrorCode, LearnloopError
@@ -77,12 +78,13 @@ def sync_path(
     path: Path,
     base_url: str | None = None,
     progress: bool = False,
+    tenant: str = DEFAULT_TENANT,
 ) -> SyncReport:
     if not path.exists():
         raise LearnloopError(ErrorCode.invalid_input, f"{path} does not exist")
     started = time.perf_counter()
     root = path.resolve()
-    kb = knowledge.get(kb_name, create=True)
+    kb = knowledge.get(kb_name, create=True, tenant=tenant)
     report = SyncReport(kb=kb_name)
     lock = kb.write_lock()
     try:

@@ -23,7 +23,8 @@ QUESTION = "How do I turn on two-factor authentication?"
 
 @pytest.fixture(scope="module")
 def client(sample_knowledge):
-    app = create_app(sample_knowledge.settings, sample_knowledge)
+    settings = sample_knowledge.settings.model_copy(update={"dev_mode": True})
+    app = create_app(settings, sample_knowledge)
     # As an HTTP client sees it: a server error is a 500 response, not a raised exception.
     with TestClient(app, raise_server_exceptions=False) as test_client:  # runs the lifespan
         yield test_client
@@ -44,7 +45,13 @@ def assert_error(response, status: int, code: str, *fragments: str) -> None:
 def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "knowledge_bases": ["sample"]}
+    assert response.json() == {"status": "ok"}
+
+
+def test_knowledge_bases_of_the_callers_tenant(client):
+    response = client.get("/v1/knowledge-bases")
+    assert response.status_code == 200
+    assert response.json() == {"knowledge_bases": ["sample"]}
 
 
 @pytest.mark.parametrize("path", ["/docs", "/openapi.json"])
@@ -134,7 +141,7 @@ def test_huge_filter_list_is_rejected_as_invalid_input(client):
 
 
 def test_configured_k_limit_applies(sample_knowledge):
-    settings = sample_knowledge.settings.model_copy(update={"max_k": 10})
+    settings = sample_knowledge.settings.model_copy(update={"max_k": 10, "dev_mode": True})
     with TestClient(create_app(settings, sample_knowledge)) as limited:
         assert_error(search(limited, k=20), 422, "invalid_input", "k")
 
@@ -163,13 +170,14 @@ def learnloop_command() -> list[str]:
 
 
 @contextmanager
-def running_server(data_dir: Path, tmp_path: Path) -> Iterator[str]:
-    """`learnloop serve` in its own process on a free port; yields its base URL once healthy."""
+def running_server(data_dir: Path, tmp_path: Path, dev: bool = True) -> Iterator[str]:
+    """`learnloop serve` in its own process on a free port; yields its base URL once healthy.
+    ``dev``: no credentials needed (the default tenant)."""
     port = free_port()
     log_path = tmp_path / "server.log"
     log = log_path.open("w")
     server = subprocess.Popen(
-        [*learnloop_command(), "serve", "--port", str(port)],
+        [*learnloop_command(), "serve", *(["--dev"] if dev else []), "--port", str(port)],
         env={**os.environ, "LEARNLOOP_DATA_DIR": str(data_dir)},
         stdout=log, stderr=subprocess.STDOUT,
     )

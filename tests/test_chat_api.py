@@ -14,7 +14,9 @@ from assistant.conversations import resolve_follow_up
 @pytest.fixture
 def client(sample_knowledge, tmp_path):
     # Conversations go to this test's own directory; the sample KB is only read.
-    settings = sample_knowledge.settings.model_copy(update={"data_dir": tmp_path / "chat-data"})
+    settings = sample_knowledge.settings.model_copy(
+        update={"data_dir": tmp_path / "chat-data", "dev_mode": True}
+    )
     with TestClient(create_app(settings, sample_knowledge)) as test_client:
         yield test_client
 

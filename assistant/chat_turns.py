@@ -1,0 +1,102 @@
+"""One chat turn, shared by ``/v1/chat``, ``/v1/chat/stream`` and ``/v1/chat/completions``:
+validate the question, find the caller's knowledge base and session, answer, store the turn."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+
+from assistant.access import Caller, Role
+from assistant.answers import Answer
+from assistant.conversations import ConversationStore, resolve_follow_up
+from assistant.errors import ErrorCode, LearnloopError
+from assistant.extractive import ExtractiveAnswerer
+from assistant.knowledge_base import Knowledge
+from assistant.settings import Settings
+
+__all__ = ["ASKING_ROLES", "ChatTurn"]
+
+# Who may ask questions: everyone but ingest-only keys.
+ASKING_ROLES: tuple[Role, ...] = ("admin", "agent", "csm", "end_user")
+
+
+class ChatTurn:
+    """One validated question in its session; nothing is stored until it is answered."""
+
+    def __init__(
+        self,
+        question: str,
+        kb: str,
+        session_id: str,
+        previous: list[str],
+        caller: Caller,
+        knowledge: Knowledge,
+        conversations: ConversationStore,
+    ) -> None:
+        self.question, self.kb, self.session_id = question, kb, session_id
+        self.caller = caller
+        self._previous = previous
+        self._knowledge = knowledge
+        self._conversations = conversations
+
+    @classmethod
+    def validate(
+        cls,
+        question: str,
+        kb_name: str,
+        session_id: str | None,
+        caller: Caller,
+        knowledge: Knowledge,
+        conversations: ConversationStore,
+        settings: Settings,
+    ) -> ChatTurn:
+        """Refuse bad input before anything is stored: empty or over-long question, a
+        knowledge base or session the caller's tenant (or user) does not have."""
+        caller.require(*ASKING_ROLES)
+        question = question.strip()
+        if not question:
+            raise LearnloopError(ErrorCode.invalid_input, "question is empty")
+        if len(question) > settings.max_query_chars:
+            raise LearnloopError(
+                ErrorCode.invalid_input,
+                f"question is {len(question)} characters; the limit is {settings.max_query_chars}",
+            )
+        kb = knowledge.get(kb_name, tenant=caller.tenant)
+        if session_id is None:
+            return cls(question, kb.name, "", [], caller, knowledge, conversations)
+        session = conversations.session(session_id, caller)
+        if session is None:
+            raise LearnloopError(ErrorCode.not_found, f"session '{session_id}' does not exist")
+        if session["kb"] != kb.name:
+            raise LearnloopError(
+                ErrorCode.invalid_input,
+                f"session '{session_id}' belongs to knowledge base '{session['kb']}'",
+            )
+        previous = conversations.questions(session_id)
+        return cls(question, kb.name, session_id, previous, caller, knowledge, conversations)
+
+    def open_session(self) -> None:
+        if not self.session_id:
+            self.session_id = self._conversations.create_session(
+                self.kb,
+                tenant=self.caller.tenant,
+                user_id=self.caller.user_id,
+                account_id=self.caller.account_id,
+            )
+
+    @property
+    def query(self) -> str:
+        """What to search for: the question, with the previous one when it is a follow-up."""
+        return resolve_follow_up(self.question, self._previous)
+
+    async def answer(self) -> Answer:
+        kb = self._knowledge.get(self.kb, tenant=self.caller.tenant)
+        answerer = ExtractiveAnswerer(self._knowledge.retriever(kb), self._knowledge.embedder)
+        answer = await run_in_threadpool(answerer.answer, self.query)
+        return self.record(answer)
+
+    def record(self, answer: Answer) -> Answer:
+        """Store the question and its answer in the session (opened now if new)."""
+        self.open_session()
+        answer.session_id = self.session_id
+        answer.message_id = self._conversations.add_turn(self.session_id, self.question, answer)
+        return answer

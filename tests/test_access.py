@@ -1,0 +1,288 @@
+"""Tenants, API keys and user tokens: who may call, and that no tenant reaches another's data."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+from conftest import MINI_KB, knowledge_with
+from fastapi.testclient import TestClient
+from test_api import running_server
+
+from assistant.access import AccessRegistry
+from assistant.api import create_app
+from assistant.cli import app as cli_app
+from assistant.conversations import ConversationStore
+from assistant.errors import ErrorCode, LearnloopError
+from assistant.settings import Settings
+from ingest.sync import sync_path
+
+QUESTION = "I forgot my password, how do I reset it?"
+
+
+# --- the registry ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> AccessRegistry:
+    registry = AccessRegistry(tmp_path / "access.sqlite", max_token_lifetime=3600)
+    registry.create_tenant("acme")
+    registry.create_tenant("globex")
+    return registry
+
+
+def test_a_key_authenticates_as_its_tenant_and_role_and_is_stored_hashed(registry, tmp_path):
+    key_id, key = registry.create_key("acme", "agent", "support desk")
+    caller = registry.authenticate(key)
+    assert (caller.tenant, caller.role, caller.key_id) == ("acme", "agent", key_id)
+    secret = key.split("_", 2)[2]
+    assert secret.encode() not in (tmp_path / "access.sqlite").read_bytes()
+    assert registry.keys("acme")[0] == {
+        "key_id": key_id, "role": "agent", "label": "support desk",
+        "created_at": registry.keys("acme")[0]["created_at"], "revoked_at": None,
+    }
+
+
+@pytest.mark.parametrize(("mangle", "fragment"), [
+    (lambda key: key[:-1] + ("A" if key[-1] != "A" else "B"), "not valid"),
+    (lambda key: "llk_0123456789abcdef_" + key.split("_", 2)[2], "not valid"),
+    (lambda key: "llk_short", "malformed"),
+    (lambda key: "hunter2", "neither"),
+])
+def test_wrong_keys_are_refused(registry, mangle, fragment):
+    _, key = registry.create_key("acme", "admin")
+    with pytest.raises(LearnloopError) as error:
+        registry.authenticate(mangle(key))
+    assert error.value.code == ErrorCode.unauthorized and fragment in error.value.message
+
+
+def test_a_revoked_key_is_refused(registry):
+    key_id, key = registry.create_key("acme", "csm")
+    registry.revoke_key(key_id)
+    with pytest.raises(LearnloopError, match="revoked"):
+        registry.authenticate(key)
+
+
+def test_bad_tenant_and_role_input(registry):
+    with pytest.raises(LearnloopError, match="already exists"):
+        registry.create_tenant("acme")
+    with pytest.raises(LearnloopError, match="not valid"):
+        registry.create_tenant("Acme Inc!")
+    with pytest.raises(LearnloopError, match="not a key role"):
+        registry.create_key("acme", "root")
+    with pytest.raises(LearnloopError, match="does not exist"):
+        registry.create_key("initech", "agent")
+
+
+def test_a_user_token_names_user_account_role_and_locale(registry):
+    token = registry.issue_token("acme", "u-1", "acct-9", "manager", "es-ES", ttl=600)
+    caller = registry.authenticate(token)
+    assert caller.tenant == "acme" and caller.role == "end_user"
+    assert (caller.user_id, caller.account_id, caller.user_role, caller.locale) == (
+        "u-1", "acct-9", "manager", "es-ES")
+
+
+def _sign(claims: dict, secret: str, algorithm: str = "HS256") -> str:
+    return jwt.encode(claims, secret, algorithm=algorithm)
+
+
+@pytest.mark.parametrize(("make", "fragment"), [
+    # signed with another tenant's secret
+    (lambda r, now: _sign({"tenant": "acme", "sub": "u", "iat": now, "exp": now + 60},
+                          r.token_secret("globex")), "signature does not match"),
+    (lambda r, now: _sign({"tenant": "acme", "sub": "u", "iat": now - 600, "exp": now - 300},
+                          r.token_secret("acme")), "expired"),
+    (lambda r, now: _sign({"tenant": "acme", "sub": "u", "iat": now, "exp": now + 7200},
+                          r.token_secret("acme")), "at most 3600 s"),
+    (lambda r, now: _sign({"tenant": "acme", "iat": now, "exp": now + 60},
+                          r.token_secret("acme")), "sub"),
+    (lambda r, now: _sign({"tenant": "acme", "sub": "u", "iat": now},
+                          r.token_secret("acme")), "exp"),
+    (lambda r, now: _sign({"tenant": "initech", "sub": "u", "iat": now, "exp": now + 60},
+                          "x" * 32), "no known tenant"),
+    (lambda r, now: _sign({"tenant": "acme", "sub": "u", "iat": now, "exp": now + 60},
+                          r.token_secret("acme"), "HS512"), "HS256"),
+    (lambda r, now: jwt.encode({"tenant": "acme", "sub": "u", "iat": now, "exp": now + 60},
+                               None, algorithm="none"), "HS256"),
+    (lambda r, now: _sign({"tenant": "acme", "sub": 42, "iat": now, "exp": now + 60},
+                          r.token_secret("acme")), "Subject must be a string"),
+])
+def test_forged_expired_and_malformed_tokens_are_refused(registry, make, fragment):
+    now = int(time.time())
+    with pytest.raises(LearnloopError) as error:
+        registry.authenticate(make(registry, now))
+    assert error.value.code == ErrorCode.unauthorized
+    assert fragment in error.value.message
+
+
+# --- over HTTP: two tenants, each with its own knowledge base ------------------------------
+
+
+@pytest.fixture(scope="module")
+def tenants(tmp_path_factory, embedders, model_dir):
+    """Tenants acme (KB 'help') and globex (KB 'internal'), both from the mini fixture."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("tenants-data"))
+    knowledge = knowledge_with(settings, embedders, model_dir)
+    registry = AccessRegistry(settings.data_dir / "access.sqlite")
+    secrets = {name: registry.create_tenant(name) for name in ("acme", "globex")}
+    assert sync_path(knowledge, "help", MINI_KB, tenant="acme").ok
+    assert sync_path(knowledge, "internal", MINI_KB, tenant="globex").ok
+    keys = {
+        (tenant, role): registry.create_key(tenant, role)[1]
+        for tenant in ("acme", "globex")
+        for role in ("admin", "agent", "csm", "ingest")
+    }
+    return settings, knowledge, registry, secrets, keys
+
+
+@pytest.fixture
+def client(tenants):
+    settings, knowledge, *_ = tenants
+    with TestClient(create_app(settings, knowledge)) as test_client:
+        yield test_client
+
+
+def bearer(credential: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {credential}"}
+
+
+def ask(client, credential: str | None, kb: str = "help", **extra):
+    headers = bearer(credential) if credential else {}
+    return client.post("/v1/chat", json={"question": QUESTION, "kb": kb, **extra},
+                       headers=headers)
+
+
+def assert_error(response, status: int, code: str, fragment: str = "") -> None:
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code
+    assert fragment in response.json()["error"]["message"]
+
+
+def test_no_credentials_outside_dev_mode_is_401(client):
+    response = client.post("/v1/search", json={"query": QUESTION, "kb": "help"})
+    assert_error(response, 401, "unauthorized", "missing credentials")
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert_error(client.get("/v1/knowledge-bases", headers={"authorization": "Basic abc"}),
+                 401, "unauthorized", "Bearer")
+
+
+def test_each_tenant_sees_only_its_own_knowledge_bases(client, tenants):
+    keys = tenants[4]
+    listed = client.get("/v1/knowledge-bases", headers=bearer(keys["acme", "agent"]))
+    assert listed.json() == {"knowledge_bases": ["help"]}
+    listed = client.get("/v1/knowledge-bases", headers=bearer(keys["globex", "agent"]))
+    assert listed.json() == {"knowledge_bases": ["internal"]}
+
+    found = client.post("/v1/search", json={"query": QUESTION, "kb": "help"},
+                        headers=bearer(keys["acme", "agent"]))
+    assert found.status_code == 200 and found.json()["results"]
+    for path, body in (("/v1/search", {"query": QUESTION, "kb": "help"}),
+                       ("/v1/chat", {"question": QUESTION, "kb": "help"})):
+        response = client.post(path, json=body, headers=bearer(keys["globex", "admin"]))
+        assert_error(response, 404, "kb_not_found", "'help' does not exist (known: internal)")
+    article = client.get("/v1/articles/articles/reset-your-password.md", params={"kb": "help"},
+                         headers=bearer(keys["globex", "admin"]))
+    assert_error(article, 404, "kb_not_found")
+
+
+def test_an_ingest_key_cannot_ask(client, tenants):
+    assert_error(ask(client, tenants[4]["acme", "ingest"]), 403, "forbidden", "ingest")
+
+
+def test_users_see_only_their_own_sessions(client, tenants):
+    _, _, registry, _, keys = tenants
+    conversations = client.app.state.conversations
+    alice = registry.issue_token("acme", "alice", "acct-1", "member", "en-US")
+    bob = registry.issue_token("acme", "bob", "acct-1")
+    started = ask(client, alice)
+    assert started.status_code == 200, started.text
+    session_id = started.json()["session_id"]
+
+    own = client.get(f"/v1/sessions/{session_id}", headers=bearer(alice))
+    assert own.status_code == 200
+    assert (own.json()["user_id"], own.json()["account_id"]) == ("alice", "acct-1")
+    # The tenant's support agent may read it (to take over); others see nothing at all.
+    assert client.get(f"/v1/sessions/{session_id}",
+                      headers=bearer(keys["acme", "agent"])).status_code == 200
+    before = conversations.count_messages()
+    for credential in (bob, keys["globex", "admin"]):
+        assert_error(client.get(f"/v1/sessions/{session_id}", headers=bearer(credential)),
+                     404, "not_found", "does not exist")
+    assert_error(ask(client, bob, session_id=session_id), 404, "not_found")
+    globex_user = registry.issue_token("globex", "alice")
+    assert_error(ask(client, globex_user, kb="internal", session_id=session_id), 404, "not_found")
+    assert conversations.count_messages() == before
+
+
+def test_forged_and_expired_tokens_are_refused_over_http_and_store_nothing(client, tenants):
+    _, _, registry, secrets, _ = tenants
+    now = int(time.time())
+    forged = _sign({"tenant": "acme", "sub": "mallory", "iat": now, "exp": now + 60},
+                   secrets["globex"])
+    expired = _sign({"tenant": "acme", "sub": "alice", "iat": now - 900, "exp": now - 600},
+                    secrets["acme"])
+    before = client.app.state.conversations.count_messages()
+    assert_error(ask(client, forged), 401, "unauthorized", "signature")
+    assert_error(ask(client, expired), 401, "unauthorized", "expired")
+    assert client.app.state.conversations.count_messages() == before
+
+
+def test_dev_mode_is_the_default_tenant_but_still_checks_sent_credentials(tenants, tmp_path):
+    settings, knowledge, *_ = tenants
+    dev = settings.model_copy(update={"dev_mode": True})
+    with TestClient(create_app(dev, knowledge)) as client:
+        assert client.get("/v1/knowledge-bases").json() == {"knowledge_bases": []}
+        assert_error(client.get("/v1/knowledge-bases", headers=bearer("llk_nope")),
+                     401, "unauthorized")
+
+
+def test_sessions_table_gains_tenant_columns_on_an_old_store(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "conversations.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE sessions (id TEXT PRIMARY KEY, kb TEXT NOT NULL, created_at TEXT NOT NULL);"
+        "INSERT INTO sessions VALUES ('s1', 'sample', '2026-01-01T00:00:00+00:00');")
+    old.close()
+    store = ConversationStore(path)
+    assert store.session("s1")["user_id"] is None
+    assert store.create_session("sample", tenant="acme", user_id="u1")
+
+
+# --- the CLI and the real server ------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_cli_sets_up_a_tenant_whose_key_works_against_a_real_server(
+    cli, knowledge, data_dir, tmp_path
+):
+    created = cli.invoke(cli_app, ["tenant", "create", "acme"])
+    assert created.exit_code == 0 and "token secret" in created.output
+    refused = cli.invoke(cli_app, ["ingest", str(MINI_KB), "--kb", "help", "--tenant", "initech"])
+    assert refused.exit_code != 0 and "tenant create initech" in refused.output
+    assert cli.invoke(cli_app, ["ingest", str(MINI_KB), "--kb", "help", "--tenant", "acme",
+                                "--json"]).exit_code == 0
+    made = cli.invoke(cli_app, ["key", "create", "--tenant", "acme", "--role", "agent"])
+    assert made.exit_code == 0, made.output
+    key = made.output.strip().splitlines()[-1]
+    token = cli.invoke(cli_app, ["token", "create", "--tenant", "acme", "--user", "u1"])
+    assert token.exit_code == 0
+    bad_role = cli.invoke(cli_app, ["key", "create", "--tenant", "acme", "--role", "root"])
+    assert bad_role.exit_code != 0 and "not a key role" in bad_role.output
+
+    with running_server(data_dir, tmp_path, dev=False) as base:
+        body = {"query": QUESTION, "kb": "help"}
+        assert httpx.post(f"{base}/v1/search", json=body, timeout=30).status_code == 401
+        for credential in (key, token.output.strip()):
+            found = httpx.post(f"{base}/v1/search", json=body, headers=bearer(credential),
+                               timeout=30)
+            assert found.status_code == 200, found.text
+            assert found.json()["results"][0]["article_id"] == "articles/reset-your-password.md"
+        key_id = key.split("_")[1]
+        assert cli.invoke(cli_app, ["key", "revoke", key_id]).exit_code == 0
+        revoked = httpx.post(f"{base}/v1/search", json=body, headers=bearer(key), timeout=30)
+        assert revoked.status_code == 401 and "revoked" in revoked.text
