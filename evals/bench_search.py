@@ -83,7 +83,7 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         server = subprocess.Popen(
-            [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "assistant.cli", "serve", "--dev", "--port", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
