@@ -20,8 +20,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from assistant.access import DEFAULT_TENANT, AccessRegistry
 from assistant.chat_api import router as chat_router
 from assistant.conversations import ConversationStore
+from assistant.database import open_database
 from assistant.errors import ErrorCode, LearnloopError
+from assistant.event_log import EventLog
+from assistant.events_api import router as events_router
 from assistant.knowledge_base import Knowledge
+from assistant.openai_api import router as openai_router
 from assistant.search_api import router as search_router
 from assistant.settings import Settings
 
@@ -43,8 +47,12 @@ def create_app(settings: Settings | None = None, knowledge: Knowledge | None = N
         access = AccessRegistry(settings.data_dir / "access.sqlite", settings.max_token_lifetime)
         access.ensure_tenant(DEFAULT_TENANT)
         app.state.access = access
+        database = open_database(settings.database_url, settings.data_dir)
+        app.state.database = database
+        app.state.event_log = EventLog(database)
         app.state.ready = True
         yield
+        database.close()
 
     app = FastAPI(
         title="Learnloop",
@@ -88,6 +96,8 @@ def create_app(settings: Settings | None = None, knowledge: Knowledge | None = N
 
     app.include_router(search_router)
     app.include_router(chat_router)
+    app.include_router(events_router)
+    app.include_router(openai_router)
 
     @app.get("/", include_in_schema=False)
     async def chat_page() -> HTMLResponse:

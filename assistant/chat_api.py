@@ -11,7 +11,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from assistant.chat_turns import ChatTurn
-from assistant.dependencies import CallerDep, ConversationsDep, KnowledgeDep, SettingsDep
+from assistant.dependencies import (
+    CallerDep,
+    ConversationsDep,
+    EventLogDep,
+    KnowledgeDep,
+    SettingsDep,
+)
 from assistant.errors import ErrorCode, LearnloopError
 
 __all__ = ["ChatRequest", "router"]
@@ -38,9 +44,10 @@ async def chat(
     knowledge: KnowledgeDep,
     conversations: ConversationsDep,
     settings: SettingsDep,
+    event_log: EventLogDep,
 ) -> dict[str, Any]:
     """Answer with citations, or decline and offer a human; the turn is stored."""
-    turn = _validate(body, caller, knowledge, conversations, settings)
+    turn = _validate(body, caller, knowledge, conversations, settings, event_log)
     answer = await turn.answer()
     return answer.as_dict()
 
@@ -52,11 +59,12 @@ async def chat_stream(
     knowledge: KnowledgeDep,
     conversations: ConversationsDep,
     settings: SettingsDep,
+    event_log: EventLogDep,
 ) -> StreamingResponse:
     """The same answer as server-sent events: ``start`` (the session) at once, then one
     ``passage`` per quoted passage, ``citations``, and ``done`` with the whole structure.
     Bad input is refused with a JSON 4xx before the stream opens."""
-    turn = _validate(body, caller, knowledge, conversations, settings)
+    turn = _validate(body, caller, knowledge, conversations, settings, event_log)
 
     async def events() -> AsyncIterator[str]:
         turn.open_session()
@@ -78,9 +86,17 @@ def _validate(
     knowledge: KnowledgeDep,
     conversations: ConversationsDep,
     settings: SettingsDep,
+    event_log: EventLogDep,
 ) -> ChatTurn:
     return ChatTurn.validate(
-        body.question, body.kb, body.session_id, caller, knowledge, conversations, settings
+        body.question,
+        body.kb,
+        body.session_id,
+        caller,
+        knowledge,
+        conversations,
+        settings,
+        event_log,
     )
 
 

@@ -3,12 +3,16 @@ validate the question, find the caller's knowledge base and session, answer, sto
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from starlette.concurrency import run_in_threadpool
 
 from assistant.access import Caller, Role
 from assistant.answers import Answer
 from assistant.conversations import ConversationStore, resolve_follow_up
 from assistant.errors import ErrorCode, LearnloopError
+from assistant.event_log import EventLog
+from assistant.events import Event
 from assistant.extractive import ExtractiveAnswerer
 from assistant.knowledge_base import Knowledge
 from assistant.settings import Settings
@@ -31,12 +35,14 @@ class ChatTurn:
         caller: Caller,
         knowledge: Knowledge,
         conversations: ConversationStore,
+        event_log: EventLog | None = None,
     ) -> None:
         self.question, self.kb, self.session_id = question, kb, session_id
         self.caller = caller
         self._previous = previous
         self._knowledge = knowledge
         self._conversations = conversations
+        self._event_log = event_log
 
     @classmethod
     def validate(
@@ -48,6 +54,7 @@ class ChatTurn:
         knowledge: Knowledge,
         conversations: ConversationStore,
         settings: Settings,
+        event_log: EventLog | None = None,
     ) -> ChatTurn:
         """Refuse bad input before anything is stored: empty or over-long question, a
         knowledge base or session the caller's tenant (or user) does not have."""
@@ -62,7 +69,7 @@ class ChatTurn:
             )
         kb = knowledge.get(kb_name, tenant=caller.tenant)
         if session_id is None:
-            return cls(question, kb.name, "", [], caller, knowledge, conversations)
+            return cls(question, kb.name, "", [], caller, knowledge, conversations, event_log)
         session = conversations.session(session_id, caller)
         if session is None:
             raise LearnloopError(ErrorCode.not_found, f"session '{session_id}' does not exist")
@@ -72,7 +79,9 @@ class ChatTurn:
                 f"session '{session_id}' belongs to knowledge base '{session['kb']}'",
             )
         previous = conversations.questions(session_id)
-        return cls(question, kb.name, session_id, previous, caller, knowledge, conversations)
+        return cls(
+            question, kb.name, session_id, previous, caller, knowledge, conversations, event_log
+        )
 
     def open_session(self) -> None:
         if not self.session_id:
@@ -99,4 +108,30 @@ class ChatTurn:
         self.open_session()
         answer.session_id = self.session_id
         answer.message_id = self._conversations.add_turn(self.session_id, self.question, answer)
+        self._log(answer)
         return answer
+
+    def _log(self, answer: Answer) -> None:
+        """An end user's turn goes into the engagement log (question_asked, answer_given),
+        keyed by the message id so it is written once. Staff and dev-mode calls have no
+        user or account to attribute it to."""
+        caller = self.caller
+        if self._event_log is None or caller.user_id is None or caller.account_id is None:
+            return
+        account_id, user_id, now = caller.account_id, caller.user_id, datetime.now(UTC)
+
+        def event(kind: str, properties: dict[str, object]) -> Event:
+            return Event(f"{answer.message_id}:{kind}", kind, account_id, user_id, now, properties)
+
+        turn = {"kb": self.kb, "message_id": answer.message_id}
+        self._event_log.append(
+            caller.tenant,
+            [
+                event("question_asked", {"question": self.question, **turn,
+                                         "session_id": self.session_id}),
+                event("answer_given", {"answered": answer.answered,
+                                       "confidence": round(answer.confidence, 4),
+                                       "question": self.question, **turn,
+                                       "cited": [c.article_id for c in answer.citations]}),
+            ],
+        )

@@ -26,6 +26,8 @@ tenant_app = typer.Typer(help="Tenants, each with its own knowledge.", no_args_i
 app.add_typer(tenant_app, name="tenant")
 key_app = typer.Typer(help="API keys of a tenant, each with a role.", no_args_is_help=True)
 app.add_typer(key_app, name="key")
+events_app = typer.Typer(help="The engagement log.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
 token_app = typer.Typer(help="End-user tokens, as a host product signs them.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 
@@ -339,6 +341,41 @@ def token_create(
         _fail(exc.message)
         return
     typer.echo(token)
+
+
+@events_app.command("import")
+def events_import(
+    path: Annotated[Path, typer.Argument(help="Events as .jsonl or .csv.")],
+    tenant: TenantOption = "default",
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Import product usage, tickets and account facts; bad rows are reported by line and the
+    rest stored. Re-importing a file stores nothing twice (events are keyed by their id)."""
+    from assistant.database import open_database
+    from assistant.event_import import import_events
+    from assistant.event_log import EventLog
+
+    settings = Settings()
+    try:
+        _check_tenant(tenant)
+        database = open_database(settings.database_url, settings.data_dir)
+        report = import_events(EventLog(database), tenant, path)
+    except LearnloopError as exc:
+        _fail(exc.message)
+        return
+    if json_out:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        typer.echo(
+            f"{report.accepted} events stored, {report.duplicates} already there, "
+            f"{len(report.errors)} rejected"
+        )
+        for line, message in report.errors[:50]:
+            typer.secho(f"  line {line}: {message}", fg=typer.colors.RED, err=True)
+        if len(report.errors) > 50:
+            typer.secho(f"  … and {len(report.errors) - 50} more", err=True)
+    if report.errors:
+        raise typer.Exit(1)
 
 
 def _write_json(path: Path | None, report: dict[str, Any]) -> None:

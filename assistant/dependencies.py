@@ -8,7 +8,9 @@ from fastapi import Depends, Request
 
 from assistant.access import DEFAULT_TENANT, AccessRegistry, Caller
 from assistant.conversations import ConversationStore
+from assistant.database import Database
 from assistant.errors import ErrorCode, LearnloopError
+from assistant.event_log import EventLog
 from assistant.knowledge_base import Knowledge
 from assistant.settings import Settings
 
@@ -16,6 +18,8 @@ __all__ = [
     "AccessDep",
     "CallerDep",
     "ConversationsDep",
+    "DatabaseDep",
+    "EventLogDep",
     "KnowledgeDep",
     "SettingsDep",
     "get_access",
@@ -82,3 +86,19 @@ def get_caller(request: Request) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+def get_event_log(request: Request) -> EventLog:
+    event_log: EventLog = request.app.state.event_log
+    return event_log
+
+
+EventLogDep = Annotated[EventLog, Depends(get_event_log)]

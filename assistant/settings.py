@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assistant.health import DEFAULT_WEIGHTS, validate_weights
 
 __all__ = ["EmbedderName", "Settings"]
 
@@ -20,6 +22,11 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(
         default=Path("data"), description="Where knowledge bases, indexes and models live."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="Engagement log and what is derived from it: postgresql://… or "
+        "sqlite:///PATH; SQLite at DATA_DIR/learnloop.sqlite when unset.",
     )
     chroma_url: str | None = Field(
         default=None, description="Chroma server URL (http://host:port); embedded when unset."
@@ -37,6 +44,7 @@ class Settings(BaseSettings):
     max_query_chars: int = Field(default=2000, ge=10)
     max_k: int = Field(default=50, ge=1)
     max_request_bytes: int = Field(default=1_000_000, ge=1024)
+    max_event_batch: int = Field(default=1000, ge=1, description="Most events in one POST.")
     dev_mode: bool = Field(
         default=False,
         description="Local development: requests without credentials act as the default "
@@ -70,6 +78,16 @@ class Settings(BaseSettings):
         default=2000, ge=100, description="Token budget (cl100k) for the sources in the prompt."
     )
     llm_max_tokens: int = Field(default=400, ge=16, description="Longest answer, in tokens.")
+    health_weights: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_WEIGHTS),
+        description="Weight of each health component, as JSON: education, usage, support, "
+        "sentiment (non-negative, sum > 0; a missing one weighs 0).",
+    )
+
+    @field_validator("health_weights")
+    @classmethod
+    def _check_health_weights(cls, value: dict[str, float]) -> dict[str, float]:
+        return validate_weights(value)
 
     @property
     def kb_root(self) -> Path:

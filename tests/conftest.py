@@ -134,3 +134,28 @@ def sample_knowledge(
     report = sync_path(knowledge, "sample", SAMPLE_KB, base_url=SAMPLE_BASE_URL)
     assert report.ok, report.failed
     yield knowledge
+
+
+# --- a real PostgreSQL database, created for the test and dropped after ---------------------
+
+POSTGRES_SERVER = os.environ.get("LEARNLOOP_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty database on the machine's PostgreSQL server (``.ci/run`` starts it)."""
+    import uuid
+
+    import psycopg
+
+    name = f"learnloop_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_SERVER}: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"{POSTGRES_SERVER}/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

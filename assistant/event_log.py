@@ -1,0 +1,182 @@
+"""The engagement log: append-only events per tenant, idempotent by the client's event id.
+
+A batch is one transaction: when ``append`` returns, every event in it is stored (or was
+already, under the same id) — that is what a client's retry can rely on. Events are never
+updated or deleted; aggregations read them back as ``EventRow`` in time order.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from assistant.database import Database
+from assistant.errors import ErrorCode, LearnloopError
+from assistant.events import Event, EventRow
+
+__all__ = ["EventLog"]
+
+_MIGRATIONS = (
+    """
+    CREATE TABLE IF NOT EXISTS events (
+        seq {SERIAL_PK},
+        tenant TEXT NOT NULL,
+        id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        user_id TEXT,
+        subject TEXT,
+        ts_ms {BIGINT} NOT NULL,
+        properties TEXT NOT NULL,
+        received_ms {BIGINT} NOT NULL,
+        UNIQUE (tenant, id)
+    );
+    CREATE INDEX IF NOT EXISTS events_by_account ON events (tenant, account_id, ts_ms);
+    CREATE INDEX IF NOT EXISTS events_by_user ON events (tenant, user_id, ts_ms)
+    """,
+)
+_COLUMNS = "account_id, user_id, type, subject, ts_ms, properties"
+
+
+class EventLog:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        db.migrate("events", _MIGRATIONS)
+
+    def append(self, tenant: str, events: Sequence[Event]) -> tuple[int, int]:
+        """Store a batch atomically; returns (accepted, duplicates). A duplicate is an event
+        whose id this tenant already sent (a retry) — or that repeats within the batch."""
+        received = int(time.time() * 1000)
+        rows = [
+            (
+                tenant,
+                e.id,
+                e.type,
+                e.account_id,
+                e.user_id,
+                e.subject,
+                e.ts_ms,
+                json.dumps(e.properties, ensure_ascii=False, separators=(",", ":")),
+                received,
+            )
+            for e in events
+        ]
+        with self.db.transaction() as tx:
+            accepted = tx.executemany(
+                "INSERT INTO events (tenant, id, type, account_id, user_id, subject, ts_ms, "
+                "properties, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (tenant, id) DO NOTHING",
+                rows,
+            )
+        return accepted, len(rows) - accepted
+
+    def rows(
+        self,
+        tenant: str,
+        account_id: str | None = None,
+        user_id: str | None = None,
+        since_ms: int | None = None,
+        types: Sequence[str] | None = None,
+    ) -> Iterator[EventRow]:
+        """Events in time order (then arrival order), streamed."""
+        where, params = ["tenant = ?"], [tenant]
+        for column, value in (("account_id", account_id), ("user_id", user_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if since_ms is not None:
+            where.append("ts_ms >= ?")
+            params.append(since_ms)  # type: ignore[arg-type]
+        if types:
+            where.append(f"type IN ({', '.join('?' for _ in types)})")
+            params.extend(types)
+        statement = (
+            f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY ts_ms, seq"
+        )
+        for row in self.db.stream(statement, params):
+            yield EventRow(*row)
+
+    def account_events(
+        self, tenant: str, account_id: str, limit: int = 50, cursor: str | None = None
+    ) -> tuple[int, list[dict[str, Any]], str | None]:
+        """(total, a page of events newest first, the cursor of the next page or None)."""
+        total_row = self.db.fetchone(
+            "SELECT COUNT(*) FROM events WHERE tenant = ? AND account_id = ?",
+            (tenant, account_id),
+        )
+        total = int(total_row[0]) if total_row else 0
+        where, params = "tenant = ? AND account_id = ?", [tenant, account_id]
+        if cursor is not None:
+            ts_ms, seq = _decode_cursor(cursor)
+            where += " AND (ts_ms < ? OR (ts_ms = ? AND seq < ?))"
+            params += [ts_ms, ts_ms, seq]  # type: ignore[list-item]
+        rows = self.db.fetchall(
+            f"SELECT seq, id, type, account_id, user_id, ts_ms, properties FROM events "
+            f"WHERE {where} ORDER BY ts_ms DESC, seq DESC LIMIT ?",
+            [*params, limit + 1],
+        )
+        page = rows[:limit]
+        events = [
+            {
+                "id": r[1],
+                "type": r[2],
+                "account_id": r[3],
+                "user_id": r[4],
+                "ts": _iso(int(r[5])),
+                "properties": json.loads(r[6]),
+            }
+            for r in page
+        ]
+        more = len(rows) > limit
+        next_cursor = _encode_cursor(int(page[-1][5]), int(page[-1][0])) if more else None
+        return total, events, next_cursor
+
+    def accounts(self, tenant: str) -> list[str]:
+        rows = self.db.fetchall(
+            "SELECT DISTINCT account_id FROM events WHERE tenant = ? ORDER BY account_id",
+            (tenant,),
+        )
+        return [r[0] for r in rows]
+
+    def has_account(self, tenant: str, account_id: str) -> bool:
+        row = self.db.fetchone(
+            "SELECT 1 FROM events WHERE tenant = ? AND account_id = ? LIMIT 1",
+            (tenant, account_id),
+        )
+        return row is not None
+
+    def has_user(self, tenant: str, user_id: str) -> bool:
+        row = self.db.fetchone(
+            "SELECT 1 FROM events WHERE tenant = ? AND user_id = ? LIMIT 1", (tenant, user_id)
+        )
+        return row is not None
+
+    def count(self, tenant: str | None = None) -> int:
+        if tenant is None:
+            row = self.db.fetchone("SELECT COUNT(*) FROM events")
+        else:
+            row = self.db.fetchone("SELECT COUNT(*) FROM events WHERE tenant = ?", (tenant,))
+        return int(row[0]) if row else 0
+
+
+def _iso(ts_ms: int) -> str:
+    return datetime.fromtimestamp(ts_ms / 1000, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _encode_cursor(ts_ms: int, seq: int) -> str:
+    return base64.urlsafe_b64encode(f"{ts_ms}.{seq}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[int, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        ts_ms, seq = base64.urlsafe_b64decode(padded.encode()).decode().split(".")
+        return int(ts_ms), int(seq)
+    except (ValueError, UnicodeDecodeError):
+        raise LearnloopError(
+            ErrorCode.invalid_input, f"cursor {cursor!r} is not one this API returned"
+        ) from None
