@@ -1,0 +1,87 @@
+"""A real ``learnloop serve --dev`` in a scratch data directory, for the benchmarks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+__all__ = ["learnloop", "percentile", "report_latencies", "scratch_env", "serving"]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def report_latencies(what: str, latencies: list[float]) -> None:
+    print(f"{what}: {len(latencies)} requests")
+    print(
+        f"p50 {statistics.median(latencies):.1f} ms  p95 {percentile(latencies, 0.95):.1f} ms"
+        f"  p99 {percentile(latencies, 0.99):.1f} ms  max {max(latencies):.1f} ms"
+    )
+
+
+@contextmanager
+def scratch_env(**settings: str) -> Iterator[dict[str, str]]:
+    """An environment with a fresh LEARNLOOP_DATA_DIR (removed after) and no other
+    LEARNLOOP_ settings from the caller's shell, plus ``settings``."""
+    data = Path(tempfile.mkdtemp(prefix="learnloop-bench-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNLOOP_")}
+    env["LEARNLOOP_DATA_DIR"] = str(data)
+    env.update({f"LEARNLOOP_{k.upper()}": v for k, v in settings.items()})
+    try:
+        yield env
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def learnloop(env: dict[str, str], *args: str) -> None:
+    """Run a ``learnloop`` command to completion (quietly)."""
+    subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+@contextmanager
+def serving(env: dict[str, str]) -> Iterator[httpx.Client]:
+    """The server on a free loopback port; yields a client once /healthz answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "serve", "--dev", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the server did not become healthy")
+                time.sleep(0.2)
+            yield client
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
