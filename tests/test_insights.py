@@ -1,0 +1,91 @@
+"""Content gaps over the real app: declined, shaky and thumbs-down questions become topics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from assistant.api import create_app
+from assistant.content_gaps import GapQuestion, content_gaps, gap_questions
+from assistant.events import EventRow
+
+
+@pytest.fixture
+def client(sample_knowledge, tmp_path):
+    settings = sample_knowledge.settings.model_copy(
+        update={"data_dir": tmp_path / "data", "dev_mode": True})
+    with TestClient(create_app(settings, sample_knowledge)) as test_client:
+        yield test_client
+
+
+def answer(i: int, question: str, account: str, answered: bool = False,
+           confidence: float = 0.2) -> dict:
+    ts = (datetime.now(UTC) - timedelta(hours=i)).isoformat()
+    return {"id": f"a{i}", "type": "answer_given", "account_id": account, "user_id": f"u{i}",
+            "ts": ts, "properties": {"answered": answered, "confidence": confidence,
+                                     "question": question, "message_id": f"m{i}"}}
+
+
+def test_gap_questions_take_the_strongest_reason():
+    def row(kind: str, props: str, ts: int) -> EventRow:
+        return EventRow("acme", "u1", kind, None, ts, props)
+
+    rows = [
+        row("answer_given", '{"answered": true, "confidence": 0.9, "question": "fine",'
+                            ' "message_id": "m1"}', 1),
+        row("answer_given", '{"answered": true, "confidence": 0.4, "question": "shaky",'
+                            ' "message_id": "m2"}', 2),
+        row("answer_given", '{"answered": false, "confidence": 0.1, "question": "no idea",'
+                            ' "message_id": "m3"}', 3),
+        row("answer_feedback", '{"message_id": "m1", "helpful": false}', 4),
+        row("answer_feedback", '{"message_id": "m2", "helpful": false}', 5),
+        row("answer_feedback", '{"message_id": "m3", "helpful": true}', 6),
+    ]
+    found = {(g.question, g.reason) for g in gap_questions(rows)}
+    assert found == {("fine", "unhelpful"), ("shaky", "unhelpful"), ("no idea", "declined")}
+
+
+def test_topics_group_paraphrases_across_languages(sample_knowledge):
+    questions = ["how do I connect salesforce", "is there a salesforce integration?",
+                 "¿puedo conectar salesforce?", "does it work offline",
+                 "export to excel", "exportar tareas a excel"]
+    gaps = [GapQuestion(q, f"acct-{i % 2}", "declined", i) for i, q in enumerate(questions)]
+    topics = content_gaps(gaps, sample_knowledge.gist_embedder.embed_documents)
+    assert [t["count"] for t in topics] == [3, 2, 1]
+    assert "salesforce" in topics[0]["keywords"] and topics[0]["accounts_affected"] == 2
+    assert set(topics[1]["examples"]) == {"export to excel", "exportar tareas a excel"}
+
+
+def test_content_gaps_endpoint(client, sample_knowledge):
+    events = [answer(1, "how do I connect salesforce", "acme"),
+              answer(2, "salesforce integration setup", "globex"),
+              answer(3, "can tasklane sync with salesforce?", "acme", True, 0.3),
+              answer(4, "how do I turn on two-factor authentication", "acme", True, 0.9),
+              answer(5, "does tasklane work offline", "acme", True, 0.8),
+              {"id": "f5", "type": "answer_feedback", "account_id": "acme", "user_id": "u5",
+               "ts": datetime.now(UTC).isoformat(),
+               "properties": {"message_id": "m5", "helpful": False}}]
+    assert client.post("/v1/events", json={"events": events}).json()["accepted"] == 6
+    body = client.get("/v1/insights/content-gaps").json()
+    assert body["questions"] == 4
+    top = body["topics"][0]
+    assert top["count"] == 3 and top["accounts_affected"] == 2
+    assert top["reasons"] == {"declined": 2, "low_confidence": 1}
+    assert body["topics"][1]["reasons"] == {"unhelpful": 1}
+    only_globex = client.get("/v1/insights/content-gaps", params={"account_id": "globex"})
+    assert only_globex.json()["questions"] == 1
+    assert client.get("/v1/insights/content-gaps", params={"days": 0}).status_code == 422
+
+
+def test_content_gaps_are_per_tenant_and_staff_only(client):
+    client.post("/v1/events", json={"events": [answer(1, "salesforce?", "acme")]})
+    registry = client.app.state.access
+    registry.create_tenant("globex")
+    _, key = registry.create_key("globex", "csm")
+    other = client.get("/v1/insights/content-gaps", headers={"authorization": f"Bearer {key}"})
+    assert other.status_code == 200 and other.json()["questions"] == 0
+    token = registry.issue_token("default", "u1", "acme")
+    user = client.get("/v1/insights/content-gaps", headers={"authorization": f"Bearer {token}"})
+    assert user.status_code == 403
