@@ -28,6 +28,9 @@ key_app = typer.Typer(help="API keys of a tenant, each with a role.", no_args_is
 app.add_typer(key_app, name="key")
 events_app = typer.Typer(help="The engagement log.", no_args_is_help=True)
 app.add_typer(events_app, name="events")
+health_app = typer.Typer(help="Account health scores and their daily snapshots.",
+                         no_args_is_help=True)
+app.add_typer(health_app, name="health")
 token_app = typer.Typer(help="End-user tokens, as a host product signs them.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 
@@ -376,6 +379,48 @@ def events_import(
             typer.secho(f"  … and {len(report.errors) - 50} more", err=True)
     if report.errors:
         raise typer.Exit(1)
+
+
+# --- health ----------------------------------------------------------------------------------
+
+
+@health_app.command("recompute")
+def health_recompute(
+    tenant: Annotated[str, typer.Option("--tenant", help="Whose accounts.")] = "default",
+    days: Annotated[
+        int,
+        typer.Option("--days", min=1, max=366,
+                     help="Snapshots for this many days up to today (backfill past days)."),
+    ] = 1,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+) -> None:
+    """Rescore every account of a tenant in one pass over its engagement log and store
+    today's snapshots (run it daily, e.g. from cron; the API also does it lazily)."""
+    import time
+    from datetime import UTC, datetime
+
+    from assistant.health_service import open_health_service
+
+    try:
+        _check_tenant(tenant)
+        service = open_health_service(Settings())
+        started = time.perf_counter()
+        healths = service.backfill(tenant, datetime.now(UTC), days)
+        elapsed = time.perf_counter() - started
+    except LearnloopError as exc:
+        _fail(exc.message)
+        return
+    if json_out:
+        typer.echo(json.dumps([h.as_dict() for h in healths], indent=2, ensure_ascii=False))
+        return
+    bands = {band: sum(h.band == band for h in healths) for band in ("red", "yellow", "green")}
+    typer.echo(
+        f"{len(healths)} accounts scored in {elapsed:.1f} s ({days} day(s) of snapshots): "
+        f"{bands['red']} red, {bands['yellow']} yellow, {bands['green']} green"
+    )
+    for h in sorted(healths, key=lambda h: (h.score, h.account_id))[:10]:
+        codes = ", ".join(s.code for s in h.signals) or "-"
+        typer.echo(f"  {h.score:3d} {h.band:6s} {h.account_id}\t{h.segment}\t{codes}")
 
 
 def _write_json(path: Path | None, report: dict[str, Any]) -> None:
