@@ -43,6 +43,8 @@ class ChatTurn:
         self._knowledge = knowledge
         self._conversations = conversations
         self._event_log = event_log
+        # When the question was asked: now, unless history is replayed (the demo seed).
+        self.asked_at: datetime | None = None
 
     @classmethod
     def validate(
@@ -118,7 +120,8 @@ class ChatTurn:
         caller = self.caller
         if self._event_log is None or caller.user_id is None or caller.account_id is None:
             return
-        account_id, user_id, now = caller.account_id, caller.user_id, datetime.now(UTC)
+        account_id, user_id = caller.account_id, caller.user_id
+        now = self.asked_at or datetime.now(UTC)
 
         def event(kind: str, properties: dict[str, object]) -> Event:
             return Event(f"{answer.message_id}:{kind}", kind, account_id, user_id, now, properties)

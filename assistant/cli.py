@@ -31,6 +31,8 @@ app.add_typer(events_app, name="events")
 health_app = typer.Typer(help="Account health scores and their daily snapshots.",
                          no_args_is_help=True)
 app.add_typer(health_app, name="health")
+demo_app = typer.Typer(help="Demo data for trying the dashboard.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
 token_app = typer.Typer(help="End-user tokens, as a host product signs them.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 
@@ -421,6 +423,38 @@ def health_recompute(
     for h in sorted(healths, key=lambda h: (h.score, h.account_id))[:10]:
         codes = ", ".join(s.code for s in h.signals) or "-"
         typer.echo(f"  {h.score:3d} {h.band:6s} {h.account_id}\t{h.segment}\t{codes}")
+
+
+@demo_app.command("seed")
+def demo_seed(
+    kb: Annotated[str, typer.Option("--kb", help="Knowledge base the questions go to.")] = (
+        "sample"
+    ),
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Fill the data directory in use with 120 days of synthetic accounts, users, product
+    usage and questions asked through the real chat service (default tenant)."""
+    from assistant.conversations import ConversationStore
+    from assistant.database import open_database
+    from assistant.demo import seed_demo
+    from assistant.event_log import EventLog
+
+    settings = Settings()
+    try:
+        _check_tenant("default")
+        event_log = EventLog(open_database(settings.database_url, settings.data_dir))
+        conversations = ConversationStore(settings.data_dir / "conversations.sqlite")
+        report = seed_demo(settings, _knowledge(), event_log, conversations, kb)
+    except LearnloopError as exc:
+        _fail(exc.message)
+        return
+    if json_out:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        typer.echo(
+            f"{report.accounts} accounts, {report.users} users: {report.events} events stored "
+            f"({report.duplicates} already there), {report.questions} questions asked"
+        )
 
 
 def _write_json(path: Path | None, report: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from assistant.access import Caller
+from assistant.access import Caller, Role
 from assistant.content_gaps import content_gaps, gap_questions
 from assistant.dependencies import CallerDep, EventLogDep, KnowledgeDep
 from assistant.event_log import EventLog
@@ -19,7 +19,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/insights", tags=["insights"])
 
-STAFF = ("admin", "csm", "agent")
+STAFF: tuple[Role, ...] = ("admin", "csm", "agent")
 _DAY_MS = 86_400_000
 
 
