@@ -81,8 +81,10 @@ class EventLog:
         user_id: str | None = None,
         since_ms: int | None = None,
         types: Sequence[str] | None = None,
+        ordered: bool = True,
     ) -> Iterator[EventRow]:
-        """Events in time order (then arrival order), streamed."""
+        """Events in time order (then arrival order), streamed. ``ordered=False`` skips the
+        sort (storage order) for aggregations that need no order, such as health."""
         where, params = ["tenant = ?"], [tenant]
         for column, value in (("account_id", account_id), ("user_id", user_id)):
             if value is not None:
@@ -94,9 +96,9 @@ class EventLog:
         if types:
             where.append(f"type IN ({', '.join('?' for _ in types)})")
             params.extend(types)
-        statement = (
-            f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY ts_ms, seq"
-        )
+        statement = f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)}"
+        if ordered:
+            statement += " ORDER BY ts_ms, seq"
         for row in self.db.stream(statement, params):
             yield EventRow(*row)
 

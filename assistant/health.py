@@ -265,12 +265,11 @@ class AccountActivity:
     account_id: str
     facts: dict[str, Any] = field(default_factory=dict)
     facts_ts: dict[str, int] = field(default_factory=dict)
-    first_ms: int | None = None
-    last_ms: int | None = None
-    user_last: dict[str, int] = field(default_factory=dict)          # any activity
-    user_first: dict[str, int] = field(default_factory=dict)
+    # per user: [first event, last event, last login or -1]
+    users: dict[str, list[int]] = field(default_factory=dict)
     user_roles: dict[str, str] = field(default_factory=dict)
-    user_login: dict[str, int] = field(default_factory=dict)         # last login
+    other_first: int | None = None                                   # facts, user-less events
+    other_last: int | None = None
     learners_30: set[str] = field(default_factory=set)
     learners_prev: set[str] = field(default_factory=set)
     last_learning_ms: int | None = None
@@ -297,6 +296,30 @@ class AccountActivity:
     def fact(self, key: str) -> Any:
         return self.facts.get(key)
 
+    @property
+    def user_last(self) -> dict[str, int]:
+        """Each user's latest event (facts about users aside)."""
+        return {user: times[1] for user, times in self.users.items()}
+
+    @property
+    def user_login(self) -> dict[str, int]:
+        """Each user's latest login, for users who ever logged in."""
+        return {user: times[2] for user, times in self.users.items() if times[2] >= 0}
+
+    @property
+    def first_ms(self) -> int | None:
+        times = [t[0] for t in self.users.values()]
+        if self.other_first is not None:
+            times.append(self.other_first)
+        return min(times) if times else None
+
+    @property
+    def last_ms(self) -> int | None:
+        times = [t[1] for t in self.users.values()]
+        if self.other_last is not None:
+            times.append(self.other_last)
+        return max(times) if times else None
+
 
 class HealthAccumulator:
     """Per-account state built from ``EventRow``s in any order, one O(1) update each.
@@ -316,40 +339,64 @@ class HealthAccumulator:
         self._d180 = self.now_ms - NPS_WINDOW_DAYS * DAY_MS
         self.accounts: dict[str, AccountActivity] = {}
 
-    def add_all(self, rows: Iterable[EventRow]) -> HealthAccumulator:
-        add = self.add
-        for row in rows:
-            add(row)
-        return self
-
     def activity(self, account_id: str) -> AccountActivity:
         found = self.accounts.get(account_id)
         return found if found is not None else AccountActivity(account_id)
 
     def add(self, row: EventRow) -> None:
-        account_id, user, kind, subject, ts, _ = row
-        if ts > self._horizon:
-            return
-        acc = self.accounts.get(account_id)
-        if acc is None:
-            acc = self.accounts[account_id] = AccountActivity(account_id)
-        if acc.first_ms is None or ts < acc.first_ms:
-            acc.first_ms = ts
-        if acc.last_ms is None or ts > acc.last_ms:
-            acc.last_ms = ts
-        if kind in FACT_TYPES:
-            self._fact(acc, row)
-            return
-        if user is not None:
-            if ts > acc.user_last.get(user, -1):
-                acc.user_last[user] = ts
-            first = acc.user_first.get(user)
-            if first is None or ts < first:
-                acc.user_first[user] = ts
-            if ts >= self._d30:
-                acc.user_days_30.add((user, (self.now_ms - ts) // DAY_MS))
-            elif ts >= self._d60:
-                acc.user_days_prev.add((user, (self.now_ms - ts) // DAY_MS))
+        self.add_all((row,))
+
+    def add_all(self, rows: Iterable[EventRow]) -> HealthAccumulator:
+        """The hot loop: logins and feature use (most of a log) are handled inline with
+        local names; the rarer types go through ``_rest``."""
+        accounts = self.accounts
+        horizon, now_ms, d14, d30, d60 = (
+            self._horizon, self.now_ms, self._d14, self._d30, self._d60,
+        )
+        facts, rest = FACT_TYPES, self._rest
+        for row in rows:
+            account_id, user, kind, subject, ts, _ = row
+            if ts > horizon:
+                continue
+            acc = accounts.get(account_id)
+            if acc is None:
+                acc = accounts[account_id] = AccountActivity(account_id)
+            if user is None or kind in facts:
+                if acc.other_first is None or ts < acc.other_first:
+                    acc.other_first = ts
+                if acc.other_last is None or ts > acc.other_last:
+                    acc.other_last = ts
+                if kind in facts:
+                    self._fact(acc, row)
+                    continue
+            else:
+                times = acc.users.get(user)
+                if times is None:
+                    times = acc.users[user] = [ts, ts, -1]
+                elif ts > times[1]:
+                    times[1] = ts
+                elif ts < times[0]:
+                    times[0] = ts
+                if ts >= d60:
+                    if ts >= d30:
+                        acc.user_days_30.add((user, (now_ms - ts) // DAY_MS))
+                    else:
+                        acc.user_days_prev.add((user, (now_ms - ts) // DAY_MS))
+                if kind == "login":
+                    if ts > times[2]:
+                        times[2] = ts
+                    if ts >= d14:
+                        acc.logins_14 += 1
+                    continue
+            if kind == "feature_used":
+                if subject and ts > acc.features_last.get(subject, -1):
+                    acc.features_last[subject] = ts
+            elif kind != "login":
+                rest(acc, row)
+        return self
+
+    def _rest(self, acc: AccountActivity, row: EventRow) -> None:
+        _, user, kind, subject, ts, _ = row
         if kind in LEARNING_TYPES:
             if acc.last_learning_ms is None or ts > acc.last_learning_ms:
                 acc.last_learning_ms = ts
@@ -361,15 +408,7 @@ class HealthAccumulator:
                 acc.learning_prev += 1
                 if user is not None:
                     acc.learners_prev.add(user)
-        if kind == "login":
-            if user is not None and ts > acc.user_login.get(user, -1):
-                acc.user_login[user] = ts
-            if ts >= self._d14:
-                acc.logins_14 += 1
-        elif kind == "feature_used":
-            if subject and ts > acc.features_last.get(subject, -1):
-                acc.features_last[subject] = ts
-        elif kind in READ_TYPES:
+        if kind in READ_TYPES:
             if subject:
                 acc.reads_ever.add(subject)
                 if ts >= self._d30:

@@ -171,7 +171,7 @@ class HealthService:
         day)."""
         with self._recompute_lock:
             seq = self.snapshots.event_seq()
-            acc = HealthAccumulator(now).add_all(self.events.rows(tenant))
+            acc = HealthAccumulator(now).add_all(self.events.rows(tenant, ordered=False))
             healths = score_accounts(acc, self.facts(tenant), self.weights)
             self.snapshots.upsert(tenant, now.date(), healths)
             if record:
