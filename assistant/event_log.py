@@ -103,15 +103,20 @@ class EventLog:
             yield EventRow(*row)
 
     def account_events(
-        self, tenant: str, account_id: str, limit: int = 50, cursor: str | None = None
+        self,
+        tenant: str,
+        account_id: str,
+        limit: int = 50,
+        cursor: str | None = None,
+        types: Sequence[str] | None = None,
     ) -> tuple[int, list[dict[str, Any]], str | None]:
         """(total, a page of events newest first, the cursor of the next page or None)."""
-        total_row = self.db.fetchone(
-            "SELECT COUNT(*) FROM events WHERE tenant = ? AND account_id = ?",
-            (tenant, account_id),
-        )
-        total = int(total_row[0]) if total_row else 0
         where, params = "tenant = ? AND account_id = ?", [tenant, account_id]
+        if types:
+            where += f" AND type IN ({', '.join('?' for _ in types)})"
+            params += list(types)
+        total_row = self.db.fetchone(f"SELECT COUNT(*) FROM events WHERE {where}", params)
+        total = int(total_row[0]) if total_row else 0
         if cursor is not None:
             ts_ms, seq = _decode_cursor(cursor)
             where += " AND (ts_ms < ? OR (ts_ms = ? AND seq < ?))"

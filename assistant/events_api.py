@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from assistant.access import Caller
 from assistant.dependencies import CallerDep, EventLogDep, SettingsDep
 from assistant.errors import ErrorCode, LearnloopError
-from assistant.events import Event, EventError, validate_event
+from assistant.events import EVENT_TYPES, Event, EventError, validate_event
 
 __all__ = ["USER_EVENT_TYPES", "router"]
 
@@ -81,12 +81,21 @@ async def account_events(
     events_log: EventLogDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
+    types: Annotated[
+        str | None, Query(max_length=500, description="Only these types, comma-separated.")
+    ] = None,
 ) -> dict[str, Any]:
     """An account's events, newest first; pass ``next_cursor`` back for the next page."""
     caller.require("admin", "csm", "agent")
+    wanted = [t.strip() for t in types.split(",") if t.strip()] if types else None
+    unknown = [t for t in wanted or [] if t not in EVENT_TYPES]
+    if unknown:
+        raise LearnloopError(
+            ErrorCode.invalid_input, f"unknown event type(s) {', '.join(unknown)}"
+        )
     if not events_log.has_account(caller.tenant, account_id):
         raise LearnloopError(ErrorCode.not_found, f"account '{account_id}' has no events")
     total, events, next_cursor = await run_in_threadpool(
-        events_log.account_events, caller.tenant, account_id, limit, cursor
+        events_log.account_events, caller.tenant, account_id, limit, cursor, wanted
     )
     return {"total": total, "events": events, "next_cursor": next_cursor}

@@ -138,6 +138,11 @@ def test_account_events_are_paged_newest_first(client):
         if cursor is None:
             break
     assert seen == [f"evt-{i}" for i in reversed(range(7))]
+    logins = client.get("/v1/accounts/acme/events", params={"types": "login,feature_used"})
+    assert logins.json()["total"] == 7
+    assert client.get("/v1/accounts/acme/events", params={"types": "login"}).json()["total"] == 0
+    unknown = client.get("/v1/accounts/acme/events", params={"types": "login,logon"})
+    assert unknown.status_code == 422 and "logon" in unknown.json()["error"]["message"]
     bad = client.get("/v1/accounts/acme/events", params={"cursor": "garbage!"})
     assert bad.status_code == 422 and "cursor" in bad.json()["error"]["message"]
     assert client.get("/v1/accounts/nobody/events").status_code == 404
