@@ -26,6 +26,7 @@ from assistant.event_log import EventLog
 from assistant.events_api import router as events_router
 from assistant.health_api import router as health_router
 from assistant.knowledge_base import Knowledge
+from assistant.learning_api import router as learning_router
 from assistant.openai_api import router as openai_router
 from assistant.search_api import router as search_router
 from assistant.settings import Settings
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, knowledge: Knowledge | None = N
     app.include_router(events_router)
     app.include_router(openai_router)
     app.include_router(health_router)
+    app.include_router(learning_router)
 
     @app.get("/", include_in_schema=False)
     async def chat_page() -> HTMLResponse:
