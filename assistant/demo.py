@@ -233,6 +233,14 @@ def _account_history(
                             subject=rng.choice(["export fails", "cannot log in",
                                                 "automation did not run", "billing question"]))
         day += timedelta(days=1)
+    # Renewal outcomes for the education-retention insight: most power and some casual
+    # accounts renewed last quarter, two dormant ones have left.
+    outcome = {"power": "renewed" if rng.random() < 0.85 else None,
+               "casual": "renewed" if rng.random() < 0.5 else None,
+               "dormant": "churned" if rng.random() < 0.6 else None}.get(cohort)
+    if outcome:
+        yield event("account_updated", None, now - timedelta(days=rng.randint(10, 60)),
+                    status=outcome)
     for user in rng.sample(users, min(3, len(users))):
         score = {"power": rng.randint(9, 10), "casual": rng.randint(7, 8),
                  "at_risk": rng.randint(2, 6), "dormant": rng.randint(5, 7)}[cohort]

@@ -1,9 +1,11 @@
-"""``GET /v1/insights/content-gaps``: what customers asked that the help center could not
-answer well, grouped into topics, for content admins and CSMs."""
+"""Insights for content admins and CSMs: ``GET /v1/insights/content-gaps`` (what customers
+asked that the help center could not answer well, grouped into topics) and
+``GET /v1/insights/education-retention`` (renewal and health by learning-path completion)."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -12,8 +14,19 @@ from starlette.concurrency import run_in_threadpool
 from assistant.access import Caller, Role
 from assistant.content_gaps import content_gaps, gap_questions
 from assistant.dependencies import CallerDep, EventLogDep, KnowledgeDep
+from assistant.education_retention import (
+    AccountOutcome,
+    account_facts,
+    education_retention,
+    outcome_of,
+)
+from assistant.errors import LearnloopError
 from assistant.event_log import EventLog
+from assistant.health_api import HealthDep
+from assistant.health_service import HealthService
 from assistant.knowledge_base import Knowledge
+from assistant.learning_api import LearningDep
+from assistant.learning_service import LearningService
 
 __all__ = ["router"]
 
@@ -55,3 +68,31 @@ def _content_gaps(
     embedder = knowledge.gist_embedder or knowledge.embedder
     topics = content_gaps(gaps, embedder.embed_documents, known, limit=limit)
     return {"days": days, "questions": len(gaps), "topics": topics}
+
+
+@router.get("/education-retention")
+async def get_education_retention(
+    caller: CallerDep, event_log: EventLogDep, learning: LearningDep, health: HealthDep
+) -> dict[str, Any]:
+    """Accounts grouped by learning-path completion, with renewal outcomes (renewed,
+    churned, open) and today's health bands per group."""
+    caller.require(*STAFF)
+    return await run_in_threadpool(_education_retention, caller, event_log, learning, health)
+
+
+def _education_retention(
+    caller: Caller, event_log: EventLog, learning: LearningService, health: HealthService
+) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    facts = account_facts(event_log.rows(caller.tenant, types=("account_updated",)))
+    bands = {row.account_id: row.band for row in health.accounts(caller.tenant, now)}
+    outcomes = []
+    for account_id in event_log.accounts(caller.tenant):
+        try:
+            state = learning.account(caller.tenant, account_id, now).as_dict()
+        except LearnloopError:  # an account with facts but no user events yet
+            continue
+        share = float(state["aggregate"]["completion_share"])
+        outcome = outcome_of(facts.get(account_id, {}))
+        outcomes.append(AccountOutcome(account_id, share, outcome, bands.get(account_id)))
+    return education_retention(outcomes)

@@ -89,3 +89,43 @@ def test_content_gaps_are_per_tenant_and_staff_only(client):
     token = registry.issue_token("default", "u1", "acme")
     user = client.get("/v1/insights/content-gaps", headers={"authorization": f"Bearer {token}"})
     assert user.status_code == 403
+
+
+def test_education_retention_groups_accounts_by_path_completion(client):
+    now = datetime.now(UTC)
+
+    def at(days: float) -> str:
+        return (now - timedelta(days=days)).isoformat()
+
+    def ev(i: str, kind: str, account: str, user: str | None, days: float, **props) -> dict:
+        body = {"id": i, "type": kind, "account_id": account, "ts": at(days),
+                "properties": props}
+        return body | ({"user_id": user} if user else {})
+
+    learner = [
+        ev("l1", "user_updated", "learns", "ana", 5, role="end_user",
+           created_at=at(5)[:10]),
+        ev("l2", "feature_used", "learns", "ana", 4, feature="tasks.create"),
+        ev("l3", "feature_used", "learns", "ana", 4, feature="notifications.configure"),
+        ev("l4", "article_viewed", "learns", "ana", 3,
+           article_id="articles/getting-started/views-board-list-timeline.md"),
+        ev("l5", "article_viewed", "learns", "ana", 3,
+           article_id="tips/jump-anywhere-with-ctrl-k.md"),
+        ev("l6", "feature_used", "learns", "ana", 2, feature="tags.apply"),
+        ev("l7", "feature_used", "learns", "ana", 2, feature="filters.save"),
+        ev("l8", "account_updated", "learns", None, 1, status="renewed"),
+    ]
+    idle = [
+        ev("i1", "user_updated", "idle", "bo", 5, role="end_user", created_at=at(5)[:10]),
+        ev("i2", "login", "idle", "bo", 4),
+        ev("i3", "account_updated", "idle", None, 1, status="churned"),
+    ]
+    response = client.post("/v1/events", json={"events": learner + idle})
+    assert response.json()["accepted"] == 11, response.text
+    body = client.get("/v1/insights/education-retention").json()
+    assert body["accounts"] == 2
+    groups = [g for g in body["groups"] if g["accounts"]]
+    assert len(groups) == 2, groups
+    assert (groups[0]["churned"], groups[0]["renewal_rate"]) == (1, 0.0)
+    assert (groups[1]["renewed"], groups[1]["renewal_rate"]) == (1, 1.0)
+    assert sum(groups[0]["bands"].values()) == 1
