@@ -42,7 +42,6 @@ __all__ = [
     "KnowledgeFactsCache",
     "facts_from_documents",
     "open_health_service",
-    "risk_order",
 ]
 
 BANDS = ("red", "yellow", "green")
@@ -131,11 +130,6 @@ class KnowledgeFactsCache:
         return facts
 
 
-def risk_order(snapshot: Snapshot) -> tuple[int, str, str]:
-    """Riskiest first: lowest score, then the nearest renewal (none last), then the id."""
-    return (snapshot.score, snapshot.renewal_date or "9999-12-31", snapshot.account_id)
-
-
 class HealthService:
     def __init__(
         self,
@@ -185,10 +179,7 @@ class HealthService:
                 ErrorCode.invalid_input, f"band '{band}' is not one of {', '.join(BANDS)}"
             )
         self.refresh(tenant, now)
-        rows = self.snapshots.day(tenant, now.date())
-        if band is not None:
-            rows = [r for r in rows if r.band == band]
-        return sorted(rows, key=risk_order)
+        return self.snapshots.day(tenant, now.date(), band, details=False)
 
     def refresh(self, tenant: str, now: datetime) -> None:
         today = now.date()

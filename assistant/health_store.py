@@ -96,10 +96,22 @@ class HealthSnapshots:
             )
         return len(rows)
 
-    def day(self, tenant: str, day: date) -> list[Snapshot]:
+    def day(
+        self, tenant: str, day: date, band: str | None = None, details: bool = True
+    ) -> list[Snapshot]:
+        """The day's snapshots (of one band), riskiest first; without ``details`` the
+        components are left out (an accounts list does not show them)."""
+        columns = _SNAPSHOT_COLUMNS if details else _SNAPSHOT_COLUMNS.replace(
+            "components", "'{}'"
+        )
+        where, params = "tenant = ? AND day = ?", [tenant, day.isoformat()]
+        if band is not None:
+            where += " AND band = ?"
+            params.append(band)
         rows = self.db.fetchall(
-            f"SELECT {_SNAPSHOT_COLUMNS} FROM health_snapshots WHERE tenant = ? AND day = ?",
-            (tenant, day.isoformat()),
+            f"SELECT {columns} FROM health_snapshots WHERE {where} "
+            "ORDER BY score, COALESCE(renewal_date, '9999-12-31'), account_id",
+            params,
         )
         return [_snapshot(r) for r in rows]
 
@@ -137,18 +149,21 @@ class HealthSnapshots:
 
     def accounts_changed_since(self, tenant: str, event_seq: int) -> tuple[set[str], int]:
         """Accounts of ``tenant`` with events that arrived after ``event_seq``, and the latest
-        sequence now. Reads the log's ``seq`` (its primary key, so a range scan).
+        sequence now. Reads the log's ``seq`` (its primary key, so a range scan of only the
+        new events, whatever their tenant).
 
         On PostgreSQL a transaction that took a lower sequence may commit after this read;
         such an account is caught by its own health page (always scored live) or by the
         next day's recompute.
         """
         latest = self.event_seq()
+        # Only the sequence in the WHERE clause: with the tenant there too, SQLite's planner
+        # prefers the (tenant, account_id, ts) index and reads the tenant's whole log.
         rows = self.db.fetchall(
-            "SELECT DISTINCT account_id FROM events WHERE seq > ? AND seq <= ? AND tenant = ?",
-            (event_seq, latest, tenant),
+            "SELECT DISTINCT tenant, account_id FROM events WHERE seq > ? AND seq <= ?",
+            (event_seq, latest),
         )
-        return {str(r[0]) for r in rows}, latest
+        return {str(r[1]) for r in rows if r[0] == tenant}, latest
 
 
 def _snapshot(r: tuple[Any, ...]) -> Snapshot:
