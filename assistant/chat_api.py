@@ -19,6 +19,7 @@ from assistant.dependencies import (
     SettingsDep,
 )
 from assistant.errors import ErrorCode, LearnloopError
+from assistant.learning_api import LearningDep
 
 __all__ = ["ChatRequest", "router"]
 
@@ -45,9 +46,10 @@ async def chat(
     conversations: ConversationsDep,
     settings: SettingsDep,
     event_log: EventLogDep,
+    learning: LearningDep,
 ) -> dict[str, Any]:
     """Answer with citations, or decline and offer a human; the turn is stored."""
-    turn = _validate(body, caller, knowledge, conversations, settings, event_log)
+    turn = _validate(body, caller, knowledge, conversations, settings, event_log, learning)
     answer = await turn.answer()
     return answer.as_dict()
 
@@ -60,11 +62,12 @@ async def chat_stream(
     conversations: ConversationsDep,
     settings: SettingsDep,
     event_log: EventLogDep,
+    learning: LearningDep,
 ) -> StreamingResponse:
     """The same answer as server-sent events: ``start`` (the session) at once, then one
     ``passage`` per quoted passage, ``citations``, and ``done`` with the whole structure.
     Bad input is refused with a JSON 4xx before the stream opens."""
-    turn = _validate(body, caller, knowledge, conversations, settings, event_log)
+    turn = _validate(body, caller, knowledge, conversations, settings, event_log, learning)
 
     async def events() -> AsyncIterator[str]:
         turn.open_session()
@@ -87,6 +90,7 @@ def _validate(
     conversations: ConversationsDep,
     settings: SettingsDep,
     event_log: EventLogDep,
+    learning: LearningDep,
 ) -> ChatTurn:
     return ChatTurn.validate(
         body.question,
@@ -97,6 +101,7 @@ def _validate(
         conversations,
         settings,
         event_log,
+        learning=learning,
     )
 
 

@@ -15,6 +15,7 @@ from assistant.event_log import EventLog
 from assistant.events import Event
 from assistant.extractive import ExtractiveAnswerer
 from assistant.knowledge_base import Knowledge
+from assistant.learning_service import LearningService
 from assistant.settings import Settings
 
 __all__ = ["ASKING_ROLES", "ChatTurn"]
@@ -36,6 +37,8 @@ class ChatTurn:
         knowledge: Knowledge,
         conversations: ConversationStore,
         event_log: EventLog | None = None,
+        *,
+        learning: LearningService | None = None,
     ) -> None:
         self.question, self.kb, self.session_id = question, kb, session_id
         self.caller = caller
@@ -43,6 +46,7 @@ class ChatTurn:
         self._knowledge = knowledge
         self._conversations = conversations
         self._event_log = event_log
+        self._learning = learning
         # When the question was asked: now, unless history is replayed (the demo seed).
         self.asked_at: datetime | None = None
 
@@ -57,6 +61,8 @@ class ChatTurn:
         conversations: ConversationStore,
         settings: Settings,
         event_log: EventLog | None = None,
+        *,
+        learning: LearningService | None = None,
     ) -> ChatTurn:
         """Refuse bad input before anything is stored: empty or over-long question, a
         knowledge base or session the caller's tenant (or user) does not have."""
@@ -71,7 +77,8 @@ class ChatTurn:
             )
         kb = knowledge.get(kb_name, tenant=caller.tenant)
         if session_id is None:
-            return cls(question, kb.name, "", [], caller, knowledge, conversations, event_log)
+            return cls(question, kb.name, "", [], caller, knowledge, conversations, event_log,
+                       learning=learning)
         session = conversations.session(session_id, caller)
         if session is None:
             raise LearnloopError(ErrorCode.not_found, f"session '{session_id}' does not exist")
@@ -82,7 +89,8 @@ class ChatTurn:
             )
         previous = conversations.questions(session_id)
         return cls(
-            question, kb.name, session_id, previous, caller, knowledge, conversations, event_log
+            question, kb.name, session_id, previous, caller, knowledge, conversations, event_log,
+            learning=learning,
         )
 
     def open_session(self) -> None:
@@ -106,8 +114,16 @@ class ChatTurn:
         return self.record(answer)
 
     def record(self, answer: Answer) -> Answer:
-        """Store the question and its answer in the session (opened now if new)."""
+        """Store the question and its answer in the session (opened now if new), with the
+        asker's next learning steps."""
         self.open_session()
+        if self._learning is not None:
+            caller = self.caller
+            answer.next_steps = self._learning.next_steps_for(
+                caller.tenant, caller.user_id, caller.account_id, caller.user_role,
+                self.question, self.asked_at or datetime.now(UTC), kb=self.kb,
+                related=[c.article_id for c in answer.citations],
+            )
         answer.session_id = self.session_id
         answer.message_id = self._conversations.add_turn(self.session_id, self.question, answer)
         self._log(answer)

@@ -179,6 +179,10 @@ def test_an_end_users_chat_turn_is_logged(client):
     answer = client.post("/v1/chat", json={"question": "How do I turn on two-factor "
                                            "authentication?", "kb": "sample"},
                          headers={"authorization": f"Bearer {token}"}).json()
+    # A new user's next steps come with the answer: their role's path, first stage first.
+    assert 1 <= len(answer["next_steps"]) <= 3
+    assert {"ref", "title", "stage", "reason"} <= set(answer["next_steps"][0])
+    assert answer["next_steps"][0]["stage"] == "week1"
     page = client.get("/v1/accounts/acme/events").json()
     types = {e["type"]: e for e in page["events"]}
     assert set(types) == {"question_asked", "answer_given"}
