@@ -39,12 +39,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from assistant.events import MAX_FUTURE, EventRow
+from assistant.learning import audience_for_role
 
 __all__ = [
     "COMPONENTS",
@@ -113,6 +114,7 @@ AT_RISK_DECLINE = 0.5
 AT_RISK_MIN_BASE = 10
 NEW_DAYS, MATURE_DAYS = 30, 90
 NPS_WINDOW_DAYS, FEEDBACK_WINDOW_DAYS, SEEN_WINDOW_DAYS, TEXT_WINDOW_DAYS = 180, 90, 90, 90
+_MENTION_CACHE = 50_000          # distinct question and ticket texts remembered
 EVIDENCE_LIMIT = 5               # features, users or tickets named per signal
 
 # Events that mean a user set out to learn something.
@@ -196,6 +198,7 @@ class KnowledgeFacts:
             for phrase in phrases:
                 for form in _forms(phrase):
                     self._phrase_features.setdefault(form, set()).add(feature)
+        self._mentions: dict[str, frozenset[str]] = {}
         alternatives = sorted(self._phrase_features, key=len, reverse=True)
         self._phrases = (
             re.compile(r"\b(" + "|".join(re.escape(p) for p in alternatives) + r")\b")
@@ -206,13 +209,20 @@ class KnowledgeFacts:
     def features(self) -> set[str]:
         return set(self.by_feature)
 
-    def features_mentioned(self, text: str) -> set[str]:
-        """Features a (lower-cased) question or ticket names, by their keywords."""
-        if self._phrases is None:
-            return set()
-        found: set[str] = set()
-        for match in self._phrases.finditer(text):
-            found |= self._phrase_features[match.group(1)]
+    def features_mentioned(self, text: str) -> frozenset[str]:
+        """Features a (lower-cased) question or ticket names, by their keywords. Results
+        are remembered per text (customers ask the same things over and over)."""
+        found = self._mentions.get(text)
+        if found is not None:
+            return found
+        names: set[str] = set()
+        if self._phrases is not None:
+            for match in self._phrases.finditer(text):
+                names |= self._phrase_features[match.group(1)]
+        found = frozenset(names)
+        if len(self._mentions) >= _MENTION_CACHE:
+            self._mentions.clear()
+        self._mentions[text] = found
         return found
 
     def title(self, resource_id: str) -> str:
@@ -633,6 +643,20 @@ def score_account(
     )
 
 
+def _paths_for(paths: Sequence[PathFact], audiences: Iterable[str]) -> list[PathFact]:
+    """The paths the account's users follow: for each user's audience (from their role, as
+    learning does), the path of that audience, else the end-user path, else the first."""
+    chosen: dict[str, PathFact] = {}
+    for audience in audiences:
+        path = next(
+            (p for wanted in (audience, "end_user") for p in paths if p.audience == wanted),
+            paths[0] if paths else None,
+        )
+        if path is not None:
+            chosen[path.id] = path
+    return list(chosen.values())
+
+
 def _mean(values: Iterable[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return sum(present) / len(present) if present else None
@@ -689,8 +713,8 @@ class _Context:
         )
         self.tenure_days = max(0, (self.now.date() - start).days) if start else 0
         self.renewal = _parse_date(a.fact("renewal_date"))
-        self.roles = {a.user_roles.get(u, "end_user") for u in a.user_last} or set()
-        self.paths = [p for p in facts.paths if p.audience in self.roles]
+        audiences = {audience_for_role(a.user_roles.get(u)) for u in a.users}
+        self.paths = _paths_for(facts.paths, audiences)
 
     # -- components ---------------------------------------------------------------------
 
@@ -909,12 +933,11 @@ class _Context:
             if tip is not None:
                 for feature in tip.features:
                     reasons.setdefault(feature, []).append(f"tip '{tip.title}' was shown")
-        mentioned: dict[str, list[str]] = {}
-        for ts, user, source, text in sorted(a.texts_90, key=lambda t: -t[0]):
-            for feature in self.facts.features_mentioned(text) - touched_features:
-                mentioned.setdefault(feature, []).append(
-                    f"{source} on {_day(ts)} by {user or 'unknown'}: \"{text[:80]}\""
-                )
+        mentioned: dict[str, list[tuple[int, str | None, str, str]]] = {}
+        for item in sorted(a.texts_90, key=lambda t: -t[0]):
+            for feature in self.facts.features_mentioned(item[3]):
+                if feature not in touched_features:
+                    mentioned.setdefault(feature, []).append(item)
         for feature in mentioned:
             reasons.setdefault(feature, [])
         untouched = [f for f in reasons if f not in touched_features]
@@ -926,7 +949,12 @@ class _Context:
         for feature in untouched[:EVIDENCE_LIMIT]:
             resources = self.facts.by_feature.get(feature, [])
             titles = ", ".join(f"'{r.title}'" for r in resources[:2]) or "no resource"
-            why = reasons[feature][:1] + mentioned.get(feature, [])[:2]
+            asks = mentioned.get(feature, [])
+            why = reasons[feature][:1]
+            if len(asks) > 2:
+                why.append(f"named in {len(asks)} questions and tickets in 90 days")
+            why += [f"{source} on {_day(ts)} by {user or 'unknown'}: \"{text[:80]}\""
+                    for ts, user, source, text in asks[:2]]
             evidence.append(
                 f"{feature}: never used, none of its {len(resources)} resources read "
                 f"({titles}); " + "; ".join(why)

@@ -329,6 +329,17 @@ def test_untouched_capability_from_paths_due_by_tenure():
                   "untouched_capability") is None
 
 
+def test_paths_follow_the_users_roles_as_learning_does():
+    admin_path = PathFact("admin", "Admin onboarding", "admin", (
+        PathStepFact(SLACK, "Connect Slack", "week1", "integrations.slack",
+                     "feature_used: integrations.slack"),))
+    facts = KnowledgeFacts(FACTS.resources, [*FACTS.paths, admin_path])
+    owner = [created(200), ev("user_updated", 300, role="Owner"), ev("login", 1)]
+    assert health(owner, facts=facts).components["education"].details["path_steps_due"] == 1
+    both = [*owner, ev("login", 1, user="u2")]  # no role: the end-user path too
+    assert health(both, facts=facts).components["education"].details["path_steps_due"] == 4
+
+
 def test_untouched_capability_they_ask_about_is_medium():
     rows = [created(5), ev("login", 1), ev("feature_used", 1, subject="tasks.create"),
             ev("question_asked", 2, user="ana", question="Why does Slack not post my tasks?"),
@@ -394,12 +405,14 @@ def seed(log: EventLog, tenant: str = "default") -> None:
     ])
 
 
-@pytest.fixture
-def service(tmp_path):
-    database = open_database(None, tmp_path)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def service(request, tmp_path):
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    database = open_database(url, tmp_path)
     log = EventLog(database)
     seed(log)
-    return HealthService(log, HealthSnapshots(database), lambda tenant: FACTS)
+    yield HealthService(log, HealthSnapshots(database), lambda tenant: FACTS)
+    database.close()
 
 
 def test_snapshots_upsert_one_row_per_account_and_day(service):
