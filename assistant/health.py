@@ -559,7 +559,8 @@ class AccountHealth:
 
 
 def validate_weights(weights: Mapping[str, float]) -> dict[str, float]:
-    """Known component names, finite non-negative weights, a positive sum; missing ones are 0."""
+    """Known component names, finite non-negative weights, a positive sum; missing ones are
+    0. Returned as shares that add up to 1."""
     unknown = sorted(set(weights) - set(COMPONENTS))
     if unknown:
         raise ValueError(
@@ -570,9 +571,10 @@ def validate_weights(weights: Mapping[str, float]) -> dict[str, float]:
             value
         ) or value < 0:
             raise ValueError(f"health weight '{name}' must be a non-negative number")
-    if sum(weights.values()) <= 0:
+    total = sum(weights.values())
+    if total <= 0:
         raise ValueError("health weights must add up to more than 0")
-    return {name: float(weights.get(name, 0.0)) for name in COMPONENTS}
+    return {name: float(weights.get(name, 0.0)) / total for name in COMPONENTS}
 
 
 def round_score(value: float) -> int:

@@ -171,8 +171,8 @@ def test_bad_weights_are_rejected(weights, fragment):
 
 def test_weights_come_from_the_environment_as_json(monkeypatch):
     monkeypatch.setenv("LEARNLOOP_HEALTH_WEIGHTS", '{"education": 2, "support": 1}')
-    assert Settings().health_weights == {"education": 2, "usage": 0, "support": 1,
-                                         "sentiment": 0}
+    assert Settings().health_weights == pytest.approx(
+        {"education": 2 / 3, "usage": 0, "support": 1 / 3, "sentiment": 0})
     monkeypatch.setenv("LEARNLOOP_HEALTH_WEIGHTS", '{"happiness": 1}')
     with pytest.raises(ValueError, match="unknown health component"):
         Settings()
