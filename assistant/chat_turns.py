@@ -63,9 +63,12 @@ class ChatTurn:
         event_log: EventLog | None = None,
         *,
         learning: LearningService | None = None,
+        history: list[str] | None = None,
     ) -> ChatTurn:
         """Refuse bad input before anything is stored: empty or over-long question, a
-        knowledge base or session the caller's tenant (or user) does not have."""
+        knowledge base or session the caller's tenant (or user) does not have. ``history``:
+        earlier questions to resolve a follow-up against when there is no stored session
+        (an OpenAI-style request carries its own)."""
         caller.require(*ASKING_ROLES)
         question = question.strip()
         if not question:
@@ -77,8 +80,8 @@ class ChatTurn:
             )
         kb = knowledge.get(kb_name, tenant=caller.tenant)
         if session_id is None:
-            return cls(question, kb.name, "", [], caller, knowledge, conversations, event_log,
-                       learning=learning)
+            return cls(question, kb.name, "", list(history or []), caller, knowledge,
+                       conversations, event_log, learning=learning)
         session = conversations.session(session_id, caller)
         if session is None:
             raise LearnloopError(ErrorCode.not_found, f"session '{session_id}' does not exist")

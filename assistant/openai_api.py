@@ -44,6 +44,7 @@ from assistant.dependencies import (
     SettingsDep,
 )
 from assistant.errors import ErrorCode, LearnloopError
+from assistant.learning_api import LearningDep
 
 __all__ = ["CompletionRequest", "completion_text", "count_tokens", "router"]
 
@@ -122,18 +123,17 @@ async def chat_completions(
     conversations: ConversationsDep,
     settings: SettingsDep,
     event_log: EventLogDep,
+    learning: LearningDep,
 ) -> dict[str, Any] | StreamingResponse:
     """A cited answer (or an honest decline) as a ``chat.completion``, or as
     ``chat.completion.chunk`` server-sent events ending in ``data: [DONE]`` when ``stream``
     is true. Bad input is refused with a JSON 4xx before any stream opens."""
     question, earlier = _question_and_history(body.messages)
+    # Without a session id, the request's earlier user messages are the history.
     turn = ChatTurn.validate(
-        question, body.model, body.session_id, caller, knowledge, conversations, settings, event_log
+        question, body.model, body.session_id, caller, knowledge, conversations, settings,
+        event_log, learning=learning, history=earlier,
     )
-    if body.session_id is None and earlier:  # a new session whose history is the request's
-        turn = ChatTurn(
-            turn.question, turn.kb, "", earlier, caller, knowledge, conversations, event_log
-        )
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     prompt_tokens = _prompt_tokens(body.messages)

@@ -8,9 +8,8 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
-from conftest import MINI_KB, knowledge_with
+from conftest import MINI_KB, knowledge_with, running_server
 from fastapi.testclient import TestClient
-from test_api import running_server
 
 from assistant.access import AccessRegistry
 from assistant.api import create_app
@@ -218,7 +217,7 @@ def test_users_see_only_their_own_sessions(client, tenants):
 
 
 def test_forged_and_expired_tokens_are_refused_over_http_and_store_nothing(client, tenants):
-    _, _, registry, secrets, _ = tenants
+    secrets = tenants[3]
     now = int(time.time())
     forged = _sign({"tenant": "acme", "sub": "mallory", "iat": now, "exp": now + 60},
                    secrets["globex"])

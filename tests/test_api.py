@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
+from conftest import learnloop_command, running_server
 from fastapi.testclient import TestClient
 
 from assistant.api import create_app
@@ -156,52 +151,6 @@ def test_bad_requests_change_nothing(client, sample_knowledge):
 
 
 # --- the real server ------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def learnloop_command() -> list[str]:
-    script = Path(sys.executable).with_name("learnloop")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "assistant.cli"]
-
-
-@contextmanager
-def running_server(data_dir: Path, tmp_path: Path, dev: bool = True) -> Iterator[str]:
-    """`learnloop serve` in its own process on a free port; yields its base URL once healthy.
-    ``dev``: no credentials needed (the default tenant)."""
-    port = free_port()
-    log_path = tmp_path / "server.log"
-    log = log_path.open("w")
-    server = subprocess.Popen(
-        [*learnloop_command(), "serve", *(["--dev"] if dev else []), "--port", str(port)],
-        env={**os.environ, "LEARNLOOP_DATA_DIR": str(data_dir)},
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert server.poll() is None, log_path.read_text()
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server never became healthy"
-            time.sleep(0.3)
-        yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
 
 
 @pytest.mark.slow

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import clear_learnloop_env
+from conftest import clear_learnloop_env, running_server
 from PIL import Image, ImageStat
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from test_api import running_server
 
 from assistant.access import DEFAULT_TENANT, AccessRegistry
 

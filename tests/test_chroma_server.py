@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import knowledge_with
+from conftest import free_port, knowledge_with
 
 from assistant.knowledge_base import Knowledge
 from assistant.retrieval import Retriever
@@ -20,12 +19,6 @@ from assistant.settings import Settings
 from ingest.sync import sync_path
 
 CHROMA = Path(sys.executable).with_name("chroma")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -13,9 +13,8 @@ import httpx
 import jwt
 import openai
 import pytest
-from conftest import clear_learnloop_env
+from conftest import clear_learnloop_env, running_server
 from langchain_openai import ChatOpenAI
-from test_api import running_server
 
 from assistant.access import DEFAULT_TENANT, AccessRegistry
 
