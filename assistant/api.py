@@ -34,6 +34,7 @@ from assistant.settings import Settings
 __all__ = ["create_app"]
 
 _CHAT_PAGE = Path(__file__).parent / "web" / "chat.html"
+_DASHBOARD_PAGE = Path(__file__).parent / "web" / "dashboard.html"
 
 
 def create_app(settings: Settings | None = None, knowledge: Knowledge | None = None) -> FastAPI:
@@ -107,6 +108,12 @@ def create_app(settings: Settings | None = None, knowledge: Knowledge | None = N
     async def chat_page() -> HTMLResponse:
         """A minimal page to try the chat against the running knowledge bases."""
         return HTMLResponse(_CHAT_PAGE.read_text(encoding="utf-8"))
+
+    @app.get("/dashboard", include_in_schema=False)
+    async def dashboard_page() -> HTMLResponse:
+        """The CSM dashboard: a static page that reads the health, events, learning and
+        insights API with the caller's key (none needed in dev mode)."""
+        return HTMLResponse(_DASHBOARD_PAGE.read_text(encoding="utf-8"))
 
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     return app
