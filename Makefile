@@ -21,9 +21,11 @@ install: $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e .
 
+# llama-cpp-python (dev extra) compiles llama.cpp: a portable build, because -march=native
+# emits AMX instructions that fault on VMs which advertise AMX without enabling it.
 install-dev: $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install --quiet -e '.[dev]'
 
 ingest: install
 	LEARNLOOP_DATA_DIR=$(DATA) $(BIN)/learnloop ingest knowledge --kb $(KB) --base-url https://help.tasklane.example/
