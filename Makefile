@@ -9,7 +9,7 @@ KB ?= sample
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev ingest serve lint eval bench clean
+.PHONY: run test install install-dev ingest seed serve lint eval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +30,14 @@ install-dev: $(BIN)/python
 ingest: install
 	LEARNLOOP_DATA_DIR=$(DATA) $(BIN)/learnloop ingest knowledge --kb $(KB) --base-url https://help.tasklane.example/
 
+# 120 days of demo accounts for the dashboard (idempotent: a second run adds nothing).
+seed: ingest
+	LEARNLOOP_DATA_DIR=$(DATA) $(BIN)/learnloop demo seed --kb $(KB)
+
 serve:
 	LEARNLOOP_DATA_DIR=$(DATA) $(BIN)/learnloop serve --dev --host $(HOST) --port $(PORT)
 
-run: ingest serve
+run: ingest seed serve
 
 test: install-dev
 	$(BIN)/ruff check assistant ingest evals tests

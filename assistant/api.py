@@ -25,6 +25,7 @@ from assistant.errors import ErrorCode, LearnloopError
 from assistant.event_log import EventLog
 from assistant.events_api import router as events_router
 from assistant.health_api import router as health_router
+from assistant.insights_api import router as insights_router
 from assistant.knowledge_base import Knowledge
 from assistant.learning_api import router as learning_router
 from assistant.openai_api import router as openai_router
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, knowledge: Knowledge | None = N
     app.include_router(search_router)
     app.include_router(chat_router)
     app.include_router(events_router)
+    app.include_router(insights_router)
     app.include_router(openai_router)
     app.include_router(health_router)
     app.include_router(learning_router)
