@@ -64,17 +64,28 @@ async def chat_stream(
     event_log: EventLogDep,
     learning: LearningDep,
 ) -> StreamingResponse:
-    """The same answer as server-sent events: ``start`` (the session) at once, then one
-    ``passage`` per quoted passage, ``citations``, and ``done`` with the whole structure.
-    Bad input is refused with a JSON 4xx before the stream opens."""
+    """The same answer as server-sent events: ``start`` (the session) at once; with the LLM
+    answerer one ``token`` per piece of text as the model writes it (and ``replace`` if the
+    grounding guard rejected it: drop the streamed text), with the extractive one a
+    ``passage`` per quoted passage; then ``citations`` and ``done`` with the whole
+    structure. Bad input is refused with a JSON 4xx before the stream opens."""
     turn = _validate(body, caller, knowledge, conversations, settings, event_log, learning)
 
     async def events() -> AsyncIterator[str]:
         turn.open_session()
         yield _event("start", {"session_id": turn.session_id, "kb": turn.kb})
-        answer = await turn.answer()
-        for passage in answer.answer.split("\n\n"):
-            yield _event("passage", {"text": passage})
+        streamed = False
+        async for item in turn.stream():
+            if isinstance(item, str):
+                streamed = True
+                yield _event("token", {"text": item})
+                continue
+            answer = item
+        if streamed and getattr(answer, "stream_replaced", False):
+            yield _event("replace", {"text": answer.answer})
+        elif not streamed:
+            for passage in answer.answer.split("\n\n"):
+                yield _event("passage", {"text": passage})
         yield _event("citations", {"citations": answer.as_dict()["citations"]})
         yield _event("done", answer.as_dict())
 

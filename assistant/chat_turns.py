@@ -3,17 +3,18 @@ validate the question, find the caller's knowledge base and session, answer, sto
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from starlette.concurrency import run_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from assistant.access import Caller, Role
-from assistant.answers import Answer
+from assistant.answering import make_answerer
+from assistant.answers import Answer, Answerer
 from assistant.conversations import ConversationStore, resolve_follow_up
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.event_log import EventLog
 from assistant.events import Event
-from assistant.extractive import ExtractiveAnswerer
 from assistant.knowledge_base import Knowledge
 from assistant.learning_service import LearningService
 from assistant.settings import Settings
@@ -39,6 +40,7 @@ class ChatTurn:
         event_log: EventLog | None = None,
         *,
         learning: LearningService | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.question, self.kb, self.session_id = question, kb, session_id
         self.caller = caller
@@ -47,6 +49,7 @@ class ChatTurn:
         self._conversations = conversations
         self._event_log = event_log
         self._learning = learning
+        self._settings = settings or Settings(answerer="extractive")
         # When the question was asked: now, unless history is replayed (the demo seed).
         self.asked_at: datetime | None = None
 
@@ -81,7 +84,7 @@ class ChatTurn:
         kb = knowledge.get(kb_name, tenant=caller.tenant)
         if session_id is None:
             return cls(question, kb.name, "", list(history or []), caller, knowledge,
-                       conversations, event_log, learning=learning)
+                       conversations, event_log, learning=learning, settings=settings)
         session = conversations.session(session_id, caller)
         if session is None:
             raise LearnloopError(ErrorCode.not_found, f"session '{session_id}' does not exist")
@@ -93,7 +96,7 @@ class ChatTurn:
         previous = conversations.questions(session_id)
         return cls(
             question, kb.name, session_id, previous, caller, knowledge, conversations, event_log,
-            learning=learning,
+            learning=learning, settings=settings,
         )
 
     def open_session(self) -> None:
@@ -110,11 +113,33 @@ class ChatTurn:
         """What to search for: the question, with the previous one when it is a follow-up."""
         return resolve_follow_up(self.question, self._previous)
 
-    async def answer(self) -> Answer:
+    def _answerer(self) -> Answerer:
         kb = self._knowledge.get(self.kb, tenant=self.caller.tenant)
-        answerer = ExtractiveAnswerer(self._knowledge.retriever(kb), self._knowledge.embedder)
-        answer = await run_in_threadpool(answerer.answer, self.query)
+        return make_answerer(self._settings, self._knowledge, kb)
+
+    async def answer(self) -> Answer:
+        answer = await run_in_threadpool(self._answerer().answer, self.query)
         return self.record(answer)
+
+    async def stream(self) -> AsyncIterator[str | Answer]:
+        """The answer's text as it is written (LLM answerer: tokens; extractive: nothing),
+        then the stored ``Answer``. When the final answer is not what was streamed (the
+        grounding guard rejected the model's text), it has ``stream_replaced`` set."""
+        if self._settings.answerer != "llm":
+            yield await self.answer()
+            return
+        from assistant.llm_answerer import LlmAnswerer  # langchain only when it is used
+
+        answerer = self._answerer()
+        assert isinstance(answerer, LlmAnswerer)
+        final: Answer | None = None
+        async for item in iterate_in_threadpool(answerer.stream(self.query)):
+            if isinstance(item, str):
+                yield item
+            else:
+                final = item
+        assert final is not None, "the LLM answerer always ends with its answer"
+        yield self.record(final)
 
     def record(self, answer: Answer) -> Answer:
         """Store the question and its answer in the session (opened now if new), with the

@@ -166,13 +166,14 @@ def ask(
     json_out: Annotated[bool, typer.Option("--json", help="Print the answer structure.")] = False,
     tenant: TenantOption = "default",
 ) -> None:
-    """Answer a question from the knowledge base with citations, or decline (extractive)."""
-    from assistant.extractive import ExtractiveAnswerer
+    """Answer a question from the knowledge base with its sources, or decline (the answerer
+    LEARNLOOP_ANSWERER names: extractive by default, or llm)."""
+    from assistant.answering import make_answerer
 
     try:
         knowledge = _knowledge()
-        answerer = ExtractiveAnswerer(
-            knowledge.retriever(knowledge.get(kb, tenant=tenant)), knowledge.embedder
+        answerer = make_answerer(
+            knowledge.settings, knowledge, knowledge.get(kb, tenant=tenant)
         )
         answer = answerer.answer(question)
     except LearnloopError as exc:
@@ -253,15 +254,16 @@ def eval_answers(
     questions: QuestionsOption,
     json_path: JsonPathOption = None,
 ) -> None:
-    """Citation accuracy, decline precision/recall and latency of the extractive answerer."""
-    from assistant.extractive import ExtractiveAnswerer
+    """Citation accuracy, decline precision/recall and latency of the answerer that
+    LEARNLOOP_ANSWERER names (extractive by default)."""
+    from assistant.answering import make_answerer
     from evals.answer_eval import format_answer_report, run_answer_eval
     from evals.retrieval_eval import load_questions
 
     try:
         items = load_questions(questions)
         knowledge = _knowledge()
-        answerer = ExtractiveAnswerer(knowledge.retriever(knowledge.get(kb)), knowledge.embedder)
+        answerer = make_answerer(knowledge.settings, knowledge, knowledge.get(kb))
         answerer.answer("warm up")
         report = run_answer_eval(answerer.answer, items)
     except LearnloopError as exc:

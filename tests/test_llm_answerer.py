@@ -8,16 +8,20 @@ unsupported sentence, an obeyed injection, a stall), a scripted HTTP server says
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import free_port
+from fastapi.testclient import TestClient
 from llm_server import LlamaServer, ScriptedServer, smollm2_gguf
 
 from assistant.answering import make_answerer
 from assistant.answers import Answer, Citation, Handoff
+from assistant.api import create_app
 from assistant.errors import LearnloopError
 from assistant.extractive import ExtractiveAnswerer
 from assistant.grounding import CitationStream, Renumbering, cited_numbers
@@ -273,3 +277,55 @@ def test_the_factory_picks_the_answerer_from_settings(
     settings = Settings()
     assert isinstance(make_answerer(settings, sample_knowledge, sample), LlmAnswerer)
     assert "sk-test" not in repr(settings)
+
+
+# --- through the chat API -------------------------------------------------------------------
+
+
+def _llm_app(sample_knowledge: Knowledge, tmp_path: Path, base_url: str) -> TestClient:
+    settings = sample_knowledge.settings.model_copy(update={
+        "data_dir": tmp_path / "chat-data", "dev_mode": True, "answerer": "llm",
+        "llm_base_url": base_url, **SMALL,
+    })
+    return TestClient(create_app(settings, sample_knowledge))
+
+
+def _sse(response: httpx.Response) -> list[tuple[str, dict]]:
+    events = []
+    for block in response.text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def test_chat_stream_sends_the_models_tokens_then_the_stored_answer(
+    llama: LlamaServer, sample_knowledge: Knowledge, tmp_path: Path
+) -> None:
+    with _llm_app(sample_knowledge, tmp_path, llama.base_url) as client:
+        response = client.post("/v1/chat/stream", json={"question": QUESTION, "kb": "sample"})
+        assert response.status_code == 200, response.text
+        events = _sse(response)
+        names = [name for name, _ in events]
+        assert names[0] == "start" and names[-2:] == ["citations", "done"]
+        assert names.count("token") > 1
+        done = events[-1][1]
+        if "replace" in names:  # the guard rejected the tiny model's text
+            assert events[names.index("replace")][1]["text"] == done["answer"]
+        stored = client.get(f"/v1/sessions/{done['session_id']}").json()
+        assert stored["messages"][-1]["text"] == done["answer"]
+
+
+def test_chat_over_http_falls_back_when_the_model_is_unsupported(
+    sample_knowledge: Knowledge, tmp_path: Path
+) -> None:
+    reply = "Tasklane refunds the full annual price in cash when you delete a workspace [1]."
+    with ScriptedServer(reply) as model, _llm_app(sample_knowledge, tmp_path,
+                                                  model.base_url) as client:
+        events = _sse(client.post("/v1/chat/stream",
+                                  json={"question": QUESTION, "kb": "sample"}))
+        names = [name for name, _ in events]
+        assert "token" in names and "replace" in names
+        assert "refunds" not in events[-1][1]["answer"]
+        answer = client.post("/v1/chat", json={"question": QUESTION, "kb": "sample"}).json()
+        assert answer == {**answer, "answer": events[-1][1]["answer"]}
+        assert model.requests, "the model was asked"
