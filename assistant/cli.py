@@ -1,9 +1,10 @@
-"""The ``learnloop`` command: ingest, search, serve, eval."""
+"""The ``learnloop`` command: ingest, search, ask, serve, eval, tenants and keys, events, demo."""
 
 from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -435,7 +436,8 @@ def demo_seed(
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Fill the data directory in use with 120 days of synthetic accounts, users, product
-    usage and questions asked through the real chat service (default tenant)."""
+    usage and questions asked through the real chat service (default tenant), and score
+    their health for each of those days."""
     from assistant.conversations import ConversationStore
     from assistant.database import open_database
     from assistant.demo import seed_demo
@@ -446,7 +448,14 @@ def demo_seed(
         _check_tenant("default")
         event_log = EventLog(open_database(settings.database_url, settings.data_dir))
         conversations = ConversationStore(settings.data_dir / "conversations.sqlite")
-        report = seed_demo(settings, _knowledge(), event_log, conversations, kb)
+        knowledge = _knowledge()
+        report = seed_demo(settings, knowledge, event_log, conversations, kb)
+        if report.events:  # score each of the 120 days as it was, so trends have a history
+            from assistant.health_service import open_health_service
+
+            open_health_service(settings, knowledge).backfill(
+                "default", datetime.now(UTC), days=120
+            )
     except LearnloopError as exc:
         _fail(exc.message)
         return

@@ -244,7 +244,9 @@ def _account_history(
     for user in rng.sample(users, min(3, len(users))):
         score = {"power": rng.randint(9, 10), "casual": rng.randint(7, 8),
                  "at_risk": rng.randint(2, 6), "dormant": rng.randint(5, 7)}[cohort]
-        at = now - timedelta(days=rng.randint(5, 40))
+        # A dormant account answered its last survey before it went quiet.
+        at = now - timedelta(days=rng.randint(45, 90) if cohort == "dormant"
+                             else rng.randint(5, 40))
         if at > now - timedelta(days=user.joined_day):
             yield event("nps_response", user.id, at, score=score)
 
