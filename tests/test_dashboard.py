@@ -23,10 +23,10 @@ from typing import Any
 
 import httpx
 import pytest
+from browser import chromium
 from conftest import clear_learnloop_env, running_server
 from PIL import Image, ImageStat
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
-from test_chat_page import CHROMIUM, CHROMIUM_ARGS
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from assistant.access import DEFAULT_TENANT, AccessRegistry, Caller
 from assistant.chat_turns import ChatTurn
@@ -215,14 +215,8 @@ def dashboard(sample_knowledge, tmp_path_factory) -> Iterator[Dashboard]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, launched as the chat page's tests launch it."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's Chromium "
-                    "(apt-get install -y chromium; .ci/run installs it)", pytrace=False)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
