@@ -78,6 +78,20 @@ async def search(
     return {"results": [h.as_dict() for h in hits]}
 
 
+@router.get("/me")
+async def who_am_i(caller: CallerDep) -> dict[str, Any]:
+    """Who the credential stands for: tenant, role and, for an end user, user and account
+    (the chat page uses it to attribute the clicks and feedback it logs)."""
+    return {
+        "tenant": caller.tenant,
+        "role": caller.role,
+        "user_id": caller.user_id,
+        "account_id": caller.account_id,
+        "user_role": caller.user_role,
+        "locale": caller.locale,
+    }
+
+
 @router.get("/knowledge-bases")
 async def list_knowledge_bases(caller: CallerDep, knowledge: KnowledgeDep) -> dict[str, Any]:
     """The caller's tenant's knowledge bases."""

@@ -285,3 +285,13 @@ def test_cli_sets_up_a_tenant_whose_key_works_against_a_real_server(
         assert cli.invoke(cli_app, ["key", "revoke", key_id]).exit_code == 0
         revoked = httpx.post(f"{base}/v1/search", json=body, headers=bearer(key), timeout=30)
         assert revoked.status_code == 401 and "revoked" in revoked.text
+
+
+def test_me_names_the_caller(client, tenants):
+    _, _, registry, _, keys = tenants
+    token = registry.issue_token("acme", "alice", "acct-1", "manager", "es-ES")
+    me = client.get("/v1/me", headers=bearer(token)).json()
+    assert me == {"tenant": "acme", "role": "end_user", "user_id": "alice",
+                  "account_id": "acct-1", "user_role": "manager", "locale": "es-ES"}
+    staff = client.get("/v1/me", headers=bearer(keys["globex", "csm"])).json()
+    assert (staff["tenant"], staff["role"], staff["user_id"]) == ("globex", "csm", None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,22 +30,24 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def server(sample_knowledge, tmp_path_factory) -> Iterator[tuple[str, str]]:
-    """(base URL, an end user's token): the page is opened as a host product would, /#token=."""
+def server(sample_knowledge, tmp_path_factory) -> Iterator[tuple[str, str, str]]:
+    """(base URL, an end user's token, a csm key): the page is opened as a host product
+    would, /#token=; the key reads back what the page logged."""
     root = tmp_path_factory.mktemp("chat-page")
     data = Path(shutil.copytree(sample_knowledge.settings.data_dir, root / "data", symlinks=True))
     access = AccessRegistry(data / "access.sqlite")
     access.ensure_tenant(DEFAULT_TENANT)
     token = access.issue_token(DEFAULT_TENANT, "user-42", account_id="acme", ttl=600)
+    _, csm_key = access.create_key(DEFAULT_TENANT, "csm", "chat page test")
     with pytest.MonkeyPatch.context() as mp:
         clear_learnloop_env(mp)
         with running_server(data, root, dev=False) as base:
-            yield base, token
+            yield base, token, csm_key
 
 
 @pytest.fixture
 def page(browser, server) -> Iterator[Page]:
-    base, token = server
+    base, token, _ = server
     context = browser.new_context(viewport={"width": 1000, "height": 800})
     context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base)
                   else route.abort())
@@ -91,7 +94,7 @@ def test_answer_with_a_citation_link_then_a_follow_up_in_the_same_session(page, 
     expect(newest.locator(".sources a").first).to_have_attribute(
         "href", "https://help.tasklane.example/articles/getting-started/notifications")
 
-    base, token = server
+    base, token, _ = server
     session = httpx.get(f"{base}/v1/sessions/{session_id}", timeout=10,
                         headers={"authorization": f"Bearer {token}"}).json()
     questions = [m["text"] for m in session["messages"] if m["role"] == "user"]
@@ -105,6 +108,36 @@ def test_out_of_scope_question_shows_as_declined_with_a_human_offered(page):
     expect(turn.locator(".answer.declined")).to_contain_text("hand you over to a person")
     expect(turn.locator(".meta")).to_contain_text("a person can take over")
     expect(turn.locator(".sources")).to_have_count(0)
+
+
+def test_citation_clicks_and_feedback_are_logged_for_the_user(page, server):
+    base, _, csm_key = server
+    answer = ask(page, TWO_FA)["answer"]
+    turn = page.locator(".turn").first
+    with page.context.expect_page() as opened:  # the article opens in a new tab
+        turn.locator(".sources a").first.click()
+    opened.value.close()
+    turn.get_by_role("button", name="👎 not helpful").click()
+    expect(turn.get_by_role("button", name="👎 not helpful")).to_have_attribute(
+        "aria-pressed", "true")
+    expect(turn.get_by_role("button", name="👍 helpful")).to_be_disabled()
+
+    wanted = {"citation_clicked", "article_viewed", "answer_feedback"}
+    deadline = time.monotonic() + 10
+    while True:
+        events = httpx.get(f"{base}/v1/accounts/acme/events", timeout=10,
+                           params={"types": ",".join(sorted(wanted)), "limit": 50},
+                           headers={"authorization": f"Bearer {csm_key}"}).json()["events"]
+        logged = {e["type"]: e for e in events
+                  if e["properties"].get("message_id") == answer["message_id"]}
+        if set(logged) == wanted or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert set(logged) == wanted
+    cited = answer["citations"][0]["article_id"]
+    assert logged["citation_clicked"]["properties"]["article_id"] == cited
+    assert logged["answer_feedback"]["properties"]["helpful"] is False
+    assert all(e["user_id"] == "user-42" for e in logged.values())
 
 
 def test_screenshot_shows_the_rendered_conversation(page, tmp_path):
