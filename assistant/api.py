@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.access import DEFAULT_TENANT, AccessRegistry
+from assistant.answering import check_answerer_settings
 from assistant.chat_api import router as chat_router
 from assistant.conversations import ConversationStore
 from assistant.database import open_database
@@ -40,6 +41,7 @@ _DASHBOARD_PAGE = Path(__file__).parent / "web" / "dashboard.html"
 
 def create_app(settings: Settings | None = None, knowledge: Knowledge | None = None) -> FastAPI:
     settings = settings or Settings()
+    check_answerer_settings(settings)  # an LLM answerer without an endpoint fails here, not later
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -214,8 +214,13 @@ def serve(
         if not loopback:
             _fail(f"--dev serves without keys, so it binds only to loopback, not '{bind}'")
         settings = settings.model_copy(update={"dev_mode": True})
+    try:
+        api = create_app(settings)
+    except LearnloopError as exc:
+        _fail(exc.message)
+        return
     uvicorn.run(
-        create_app(settings),
+        api,
         host=bind,
         port=port or settings.port,
         log_level="info",

@@ -149,3 +149,9 @@ def test_dev_mode_refuses_to_bind_beyond_loopback(cli, host):
     result = cli.invoke(app, ["serve", "--dev", "--host", host])
     assert result.exit_code == 2
     assert "binds only to loopback" in result.output
+
+
+def test_serve_refuses_an_llm_answerer_without_an_endpoint(cli, monkeypatch):
+    monkeypatch.setenv("LEARNLOOP_ANSWERER", "llm")
+    result = cli.invoke(app, ["serve", "--dev"])
+    assert result.exit_code == 2 and "LEARNLOOP_LLM_BASE_URL" in result.output
