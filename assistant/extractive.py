@@ -1,15 +1,20 @@
 """The extractive answerer: quotes the passages that answer, cites them, or declines.
 
-0. A request aimed at the assistant itself (prompt injection, "show your instructions") is
-   declined outright (guardrails.py).
+0. A request the assistant declines whatever the help center holds (prompt injection, legal
+   advice, other customers' data) is declined before retrieval (guardrails.py).
 1. Retrieve the top articles (hybrid retrieval).
 2. Split their best chunks into units (sentences; numbered steps stay whole).
 3. Score every unit against the question with the dense model (the question is first
    rendered in the article's language when they differ) plus a small bonus for the
    retrieval rank, and quote the best unit, the list a lead-in sentence introduces, and a
    close runner-up from the same passage.
-4. Confidence is the best unit's similarity; below the threshold calibrated on the eval
-   sets (evals/RESULTS.md) it declines and offers a human instead of guessing.
+4. Decline when the best unit's similarity is under the threshold fitted on the eval sets
+   (scope.py says how, and which other features were tried). ``confidence`` is that
+   similarity.
+5. A question that asks for a figure (a price, a limit, a duration) that no quoted unit
+   states gets the nearest passage, cited, under a plain "I couldn't find that figure in the
+   help center", and a person is offered. Such an answer has ``answered`` false: the question was
+   not answered, so it is logged as unanswered and shows up among content gaps.
 """
 
 from __future__ import annotations
@@ -20,16 +25,19 @@ import numpy as np
 
 from assistant.answers import Answer, Citation, Handoff
 from assistant.embeddings import Embedder
-from assistant.guardrails import targets_the_assistant
-from assistant.language import detect_language, language_of_locale
+from assistant.guardrails import decline_reason
+from assistant.language import analyze, detect_language, language_of_locale
 from assistant.passages import Unit, split_units
 from assistant.retrieval import ArticleHit, Retriever
+from assistant.scope import Relevance, asked_detail, states_detail
 
-__all__ = ["DECLINE_THRESHOLD", "ExtractiveAnswerer"]
+__all__ = ["Assessment", "ExtractiveAnswerer"]
 
-DECLINE_THRESHOLD = 0.35  # the largest keeping wrong declines ≤ 0.10 on both sets (RESULTS.md)
+_MODEL_LANGUAGE = "en"  # the language the dense model (MiniLM) was trained on
 _RANK_BONUS = (0.3, 0.1, 0.0)  # trust retrieval order unless a passage is far better
 _MAX_WORDS = 110
+# A unit that states the asked figure may replace the best one when it scores this close.
+_DETAIL_MARGIN = 0.1
 
 _DECLINE = {
     "en": "I couldn't find this in the help center, so I won't guess. "
@@ -37,7 +45,32 @@ _DECLINE = {
     "es": "No encontré esto en el centro de ayuda y prefiero no adivinar. "
     "Puedo pasarte con una persona del equipo de soporte.",
 }
+# "Couldn't find" rather than "doesn't state": the answerer reads each article's best passage,
+# so a figure stated elsewhere in the article can be missed.
+_NOT_STATED = {
+    "en": {
+        "price": "I couldn't find that price in the help center.",
+        "duration": "I couldn't find how long that is in the help center.",
+        "quantity": "I couldn't find that number or limit in the help center.",
+        "intro": "This is the closest it gets:",
+        "offer": "A person on the support team can give you the exact figure; "
+        "I can hand you over.",
+    },
+    "es": {
+        "price": "No encontré ese precio en el centro de ayuda.",
+        "duration": "No encontré ese plazo en el centro de ayuda.",
+        "quantity": "No encontré esa cifra ni ese límite en el centro de ayuda.",
+        "intro": "Esto es lo más cercano que dice:",
+        "offer": "Una persona del equipo de soporte puede darte el dato exacto; "
+        "puedo pasarte con ella.",
+    },
+}
 _SOURCES = {"en": "Sources", "es": "Fuentes"}
+# Words a help center's section on each kind of figure uses, to find that section lexically.
+_DETAIL_WORDS = {
+    "en": {"price": "price pricing cost", "duration": "days period", "quantity": "limits maximum"},
+    "es": {"price": "precio precios coste", "duration": "días plazo", "quantity": "límites máximo"},
+}
 
 
 @dataclass(frozen=True)
@@ -49,26 +82,58 @@ class _Scored:
     units: tuple[Unit, ...]
 
 
+@dataclass(frozen=True)
+class Assessment:
+    """What the decision rests on, for one question (also what the calibration reads)."""
+
+    language: str
+    refused: str | None  # a guardrail's reason, or None
+    similarity: float  # the best unit's similarity (0 when refused or nothing matched)
+    detail: str | None  # the kind of figure the question asks for, if any
+    ranked: tuple[_Scored, ...] = ()
+
+
 class ExtractiveAnswerer:
     def __init__(
-        self, retriever: Retriever, embedder: Embedder, threshold: float = DECLINE_THRESHOLD
+        self, retriever: Retriever, embedder: Embedder, relevance: Relevance | None = None
     ) -> None:
         self.retriever = retriever
         self.embedder = embedder
-        self.threshold = threshold
+        self.relevance = relevance or Relevance()
+
+    def assess(self, question: str, filters: dict[str, object] | None = None) -> Assessment:
+        language = detect_language(question)
+        detail = asked_detail(question)
+        refused = decline_reason(question)
+        if refused:
+            return Assessment(language, refused, 0.0, detail)
+        hits = self.retriever.search(question, k=3, filters=filters)
+        hits = self._readable(self._prefer_language(hits, language), language)[:3]
+        passages = [(hit, rank) for rank, hit in enumerate(hits)]
+        if detail:
+            passages += self._lexical_passages(question, language, detail, hits, filters)
+        ranked = self._best_units(question, language, passages)
+        if not ranked:
+            return Assessment(language, None, 0.0, detail)
+        return Assessment(language, None, ranked[0].similarity, detail, tuple(ranked))
 
     def answer(self, question: str, filters: dict[str, object] | None = None) -> Answer:
-        language = detect_language(question)
-        if targets_the_assistant(question):
-            return _declined(language, 0.0, "the request is about the assistant, not the product")
-        hits = self.retriever.search(question, k=3, filters=filters)
-        best = self._best_units(question, language, self._prefer_language(hits, language))
-        if not best:
+        found = self.assess(question, filters)
+        language = found.language
+        if found.refused:
+            return _declined(language, 0.0, found.refused)
+        if not found.ranked:
             return _declined(language, 0.0, "no article matches the question")
-        top = best[0]
-        if top.similarity < self.threshold:
-            return _declined(language, top.similarity, "low confidence")
-        chosen = self._compose(top, best)
+        if not self.relevance.in_scope(found.similarity):
+            return _declined(language, found.similarity, "low confidence")
+        ranked = list(found.ranked)
+        top = ranked[0]
+        if found.detail:
+            top = _stating(found.detail, ranked) or top
+        chosen = self._compose(top, ranked)
+        missing = found.detail is not None and not any(
+            states_detail(c.unit.text, found.detail) for c in chosen
+        )
         citations: list[Citation] = []
         parts: list[str] = []
         for scored in chosen:
@@ -89,10 +154,23 @@ class ExtractiveAnswerer:
         sources = "\n".join(
             f"[{c.n}] {c.title}" + (f" — {c.url}" if c.url else "") for c in citations
         )
+        footer = f"{_SOURCES.get(language, 'Sources')}:\n{sources}"
+        if missing:
+            assert found.detail is not None
+            words = _NOT_STATED.get(language, _NOT_STATED["en"])
+            return Answer(
+                answer=f"{words[found.detail]} {words['intro']}\n\n{body}\n\n"
+                f"{words['offer']}\n\n{footer}",
+                citations=citations,
+                confidence=found.similarity,
+                answered=False,
+                handoff=Handoff(True, f"the {found.detail} asked is not in the quoted passages"),
+                language=language,
+            )
         return Answer(
-            answer=f"{body}\n\n{_SOURCES.get(language, 'Sources')}:\n{sources}",
+            answer=f"{body}\n\n{footer}",
             citations=citations,
-            confidence=top.similarity,
+            confidence=found.similarity,
             answered=True,
             handoff=Handoff(False),
             language=language,
@@ -108,13 +186,53 @@ class ExtractiveAnswerer:
                 return [hit, *hits[:i], *hits[i + 1 :]]
         return hits
 
-    def _best_units(self, question: str, language: str, hits: list[ArticleHit]) -> list[_Scored]:
+    @staticmethod
+    def _readable(hits: list[ArticleHit], language: str) -> list[ArticleHit]:
+        """Leave out articles the dense model can't compare fairly with this question.
+
+        MiniLM reads English: a question met in another language is first rendered word by
+        word, which is good enough against English text but not against, say, Spanish text
+        (an English model on Spanish words finds everything alike). So when articles in the
+        question's language were found, the others are kept only if they are in English.
+        """
+        if not any(language_of_locale(h.locale) == language for h in hits):
+            return hits
+        return [h for h in hits if language_of_locale(h.locale) in (language, _MODEL_LANGUAGE)]
+
+    def _lexical_passages(
+        self,
+        question: str,
+        language: str,
+        detail: str,
+        hits: list[ArticleHit],
+        filters: dict[str, object] | None,
+    ) -> list[tuple[ArticleHit, int]]:
+        """Other passages of the same articles that BM25 ranks best for the question.
+
+        Figures tend to sit in their own section ("Limits", "Pricing"), apart from the passage
+        that best matches the question's meaning. BM25 on the question plus the words such a
+        section uses finds it at no model cost. Each passage keeps its article's rank.
+        """
+        words = _DETAIL_WORDS.get(language, _DETAIL_WORDS["en"])[detail]
+        rank = {hit.article_id: i for i, hit in enumerate(hits)}
+        seen = {hit.chunk_id for hit in hits}
+        found = self.retriever.search(f"{question} {words}", k=10, filters=filters, mode="bm25")
+        return [
+            (hit, rank[hit.article_id])
+            for hit in found
+            if hit.article_id in rank and hit.chunk_id not in seen
+        ]
+
+    def _best_units(
+        self, question: str, language: str, passages: list[tuple[ArticleHit, int]]
+    ) -> list[_Scored]:
         candidates: list[tuple[ArticleHit, int, Unit, tuple[Unit, ...]]] = []
-        for rank, hit in enumerate(hits[:3]):
+        for hit, rank in passages:
             units = tuple(split_units(hit.body))
             candidates.extend((hit, rank, u, units) for u in units if u.quotable)
         if not candidates:
             return []
+        renderings: dict[str, str] = {}
         queries: dict[str, np.ndarray] = {}
         for hit, _, _, _ in candidates:
             target = language_of_locale(hit.locale)
@@ -122,11 +240,16 @@ class ExtractiveAnswerer:
                 rendered = question
                 if target != language:
                     rendered = self.retriever.translate(question, language, target) or question
+                renderings[target] = rendered
                 queries[target] = self.embedder.embed_query(rendered)
         vectors = self._unit_vectors(candidates)
+        terms = {target: set(analyze(text, target)) for target, text in renderings.items()}
         scored = []
         for (hit, rank, unit, units), vector in zip(candidates, vectors, strict=True):
-            similarity = float(vector @ queries[language_of_locale(hit.locale)])
+            target = language_of_locale(hit.locale)
+            if target != _MODEL_LANGUAGE and not _shares_words(terms[target], unit.text, target):
+                continue
+            similarity = float(vector @ queries[target])
             bonus = _RANK_BONUS[rank] if rank < len(_RANK_BONUS) else 0.0
             scored.append(_Scored(similarity + bonus, similarity, unit, hit, units))
         scored.sort(key=lambda s: -s.score)
@@ -159,7 +282,7 @@ class ExtractiveAnswerer:
         if top.unit.text.rstrip().endswith(":") and following and following[0].kind == "steps":
             chosen.append(_Scored(top.score, top.similarity, following[0], top.hit, top.units))
             words += following[0].words
-        for other in ranked[1:6]:
+        for other in ranked[:6]:
             if words >= _MAX_WORDS or top.unit.kind == "steps":
                 break
             same_passage = other.hit.chunk_id == top.hit.chunk_id
@@ -173,6 +296,29 @@ class ExtractiveAnswerer:
         # Quote in reading order within a passage.
         chosen.sort(key=lambda s: (s.hit.chunk_id != top.hit.chunk_id, s.unit.position))
         return chosen
+
+
+def _shares_words(terms: set[str], text: str, language: str) -> bool:
+    """Whether a unit the dense model can't read shares two of the question's words.
+
+    MiniLM reads English: on Spanish text it finds everything alike ("¿quién ganó el mundial
+    de 2018?" meets a tip about offline mode at 0.4, as high as real answers). There a unit
+    needs lexical evidence before its similarity counts: two shared content words (stemmed),
+    or half of them for a question of one to three. On the sample set's Spanish questions
+    this keeps all 17 answerable ones answered and declines 7 of 9 unanswerable (4 without).
+    """
+    return len(terms & set(analyze(text, language))) >= min(2, (len(terms) + 1) // 2)
+
+
+def _stating(detail: str, ranked: list[_Scored]) -> _Scored | None:
+    """The best unit that states the asked figure, if it scores close to the best unit."""
+    best = ranked[0]
+    for other in ranked[:8]:
+        if other.score < best.score - _DETAIL_MARGIN:
+            return None
+        if states_detail(other.unit.text, detail):
+            return other
+    return None
 
 
 def _declined(language: str, confidence: float, reason: str) -> Answer:

@@ -1,12 +1,23 @@
-"""Requests aimed at the assistant rather than the product: prompt injection and attempts to
-extract its instructions. They are declined before retrieval, whatever the knowledge base
-holds (see the red-team sets in ../shared/redteam for the shapes these take)."""
+"""Requests a help-center assistant declines whatever its knowledge base holds.
+
+- Requests aimed at the assistant rather than the product: prompt injection and attempts to
+  extract its instructions (see the red-team sets in ../shared/redteam for the shapes these
+  take). ``targets_the_assistant``.
+- Requests for legal advice (is something legal for *us*, lawsuits, court) and for other
+  customers' data (a competitor's traffic, "which companies use it"): a help center may
+  well mention GDPR or visitors, so these read as on-topic to a similarity score, yet no
+  article answers them and a guess does harm. ``out_of_policy``.
+
+Both match the *kind* of request, in English and Spanish, never a product's vocabulary; no
+sentence of the sample help center and no answerable question of the shipped eval sets
+matches (tests/test_guardrails.py).
+"""
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["targets_the_assistant"]
+__all__ = ["decline_reason", "out_of_policy", "targets_the_assistant"]
 
 _PATTERNS = [
     # English
@@ -29,7 +40,52 @@ _PATTERNS = [
 ]
 _MATCHERS = [re.compile(p, re.IGNORECASE | re.DOTALL) for p in _PATTERNS]
 
+# A legal judgement on the asker's own situation. "Our legal team wants a DPA" is a product
+# question (the help center may answer it); "is it legal for us to..." is not.
+_LEGAL_ADVICE = [
+    r"\b(is|are|was|would|will)\s+(it|this|that|these|those|we|i|they)\s+(even\s+|still\s+)?"
+    r"(be\s+)?(legal|illegal|lawful|unlawful)\b",
+    r"\blegally\b|\blegal advice\b",
+    r"\b(sue|sued|suing|lawsuit|litigation)\b|\b(in|to|into)\s+(small[- ]claims\s+)?court\b",
+    r"\b(es|son|ser[ií]a|ser[aá]|ser[ií]an)\s+(legal|ilegal|l[ií]cito|il[ií]cito)\b",
+    r"\blegalmente\b|\basesor[ií]a (legal|jur[ií]dica)\b",
+    r"\b(demandar(nos|los|me)?|demanda judicial|juicio|tribunal(es)?|juzgado)\b",
+]
+# Another customer's or company's data: only the account's owner (or a public dashboard
+# they chose to share) may see it, and the assistant sees no account data at all.
+_OTHERS_DATA = [
+    r"\bcompetitors?'?s?\b|\bcompetition'?s\b",
+    # "your customers" in an article is the reader's; in a question it is the vendor's.
+    r"\b(other|which of your|your other)\s+(customers|clients)\b",
+    r"\bother\s+(companies|organi[sz]ations|businesses)'?\b",
+    r"\b(which|what)\s+(companies|businesses|brands|organi[sz]ations)\s+(use|are using)\b",
+    r"\bsomeone else'?s\b|\banother\s+(company|customer|person|user)'s\b",
+    r"\b(mi|la|nuestra|su)\s+competencia\b|\bcompetidor(es|as?)?\b",
+    r"\b(otros|otras|tus|sus|vuestros)\s+(clientes|empresas)\b",
+    r"\bempresas\s+que\s+(usan|utilizan)\b|\bde\s+otra\s+(empresa|persona|cuenta)\b",
+]
+_POLICIES = [
+    ("legal advice", [re.compile(p, re.IGNORECASE) for p in _LEGAL_ADVICE]),
+    ("another customer's data", [re.compile(p, re.IGNORECASE) for p in _OTHERS_DATA]),
+]
+
 
 def targets_the_assistant(question: str) -> bool:
     """True when the question tries to instruct or inspect the assistant itself."""
     return any(m.search(question) for m in _MATCHERS)
+
+
+def out_of_policy(question: str) -> str | None:
+    """The policy a question falls under ("legal advice", "another customer's data"), or None."""
+    for name, matchers in _POLICIES:
+        if any(m.search(question) for m in matchers):
+            return name
+    return None
+
+
+def decline_reason(question: str) -> str | None:
+    """Why a question is declined before retrieval, or None when it may be answered."""
+    if targets_the_assistant(question):
+        return "the request is about the assistant, not the product"
+    policy = out_of_policy(question)
+    return f"{policy} is outside what the help center covers" if policy else None

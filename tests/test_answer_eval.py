@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.answers import Answer, Citation, Handoff
-from evals.answer_eval import run_answer_eval
+from evals.answer_eval import Observation, fit_relevance, relevance_figures, run_answer_eval
 from evals.retrieval_eval import Question
 
 
@@ -38,3 +38,40 @@ def test_hand_computed_metrics():
     assert report["out_of_scope_declined"] == 1.0
     assert report["near_miss_declined"] == 0.0
     assert report["by_lang"]["es"]["wrong_decline_rate"] == 1.0
+
+
+def test_a_near_miss_answered_with_its_source_but_not_answered_counts_as_not_stated():
+    partial = Answer("I couldn't find that price", [Citation(1, "x.md", "x", None, "")], 0.5,
+                     False, Handoff(True, "the price asked is not in the quoted passages"))
+    questions = [Question("n1", "q1", "en", False, [], kind="near-miss"),
+                 Question("n2", "q2", "en", False, [], kind="near-miss")]
+    report = run_answer_eval({"q1": partial, "q2": DECLINED}.__getitem__, questions)
+    assert report["near_miss_declined"] == 1.0
+    assert report["near_miss_not_stated"] == 0.5
+    assert report["rows"][0]["reason"] == "the price asked is not in the quoted passages"
+
+
+def observation(set_name: str, similarity: float, answerable: bool = True,
+                kind: str = "how-to", refused: bool = False) -> Observation:
+    return Observation(set_name, f"{set_name}-{similarity}", answerable, kind, similarity, refused)
+
+
+def test_the_fitted_threshold_declines_most_out_of_scope_within_the_wrong_decline_budget():
+    answerable = [observation("a", 0.30 + 0.01 * i) for i in range(25)]  # 0.30 .. 0.54
+    outside = [observation("a", s, answerable=False, kind="out-of-scope")
+               for s in (0.10, 0.25, 0.31, 0.60)]
+    near = [observation("a", 0.20, answerable=False, kind="near-miss")]  # not fitted on
+    refused = [observation("a", 0.0, answerable=False, kind="out-of-scope", refused=True)]
+    # 8% of 25 answerable questions is 2: a threshold of 0.32 declines 0.30 and 0.31.
+    relevance = fit_relevance(answerable + outside + near + refused)
+    assert relevance.threshold == 0.32
+    figures = relevance_figures(relevance, answerable + outside + near + refused)
+    assert figures["wrong_decline_rate"] == pytest.approx(2 / 25)
+    assert figures["out_of_scope_declined"] == pytest.approx(4 / 5)  # the refusal counts
+    assert figures["near_miss_declined"] == 1.0
+
+
+def test_of_equally_good_thresholds_the_lowest_is_kept():
+    answerable = [observation("a", 0.50 + 0.01 * i) for i in range(10)]
+    outside = [observation("a", 0.25, answerable=False, kind="out-of-scope")]
+    assert fit_relevance(answerable + outside).threshold == 0.26

@@ -9,6 +9,7 @@ import pytest
 
 from assistant.cli import app
 from assistant.extractive import ExtractiveAnswerer
+from assistant.scope import asked_detail, states_detail
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +20,7 @@ def answerer(sample_knowledge) -> ExtractiveAnswerer:
 
 def test_answers_with_a_citation_to_the_right_article(answerer):
     answer = answerer.answer("How do I turn on two-factor authentication for my account?")
-    assert answer.answered and answer.confidence >= answerer.threshold
+    assert answer.answered and answer.confidence >= answerer.relevance.threshold
     assert answer.citations[0].article_id == "articles/admin/two-factor-authentication.md"
     assert "[1]" in answer.answer and answer.citations[0].url.startswith("https://help.tasklane")
     assert not answer.handoff.suggested
@@ -66,3 +67,93 @@ def test_ask_unknown_kb_fails_clearly(cli, sample_knowledge, monkeypatch):
     result = cli.invoke(app, ["ask", "anything", "--kb", "nope"])
     assert result.exit_code == 2
     assert "knowledge base 'nope' does not exist" in result.output
+
+
+# --- the decision: decline out of scope, answer in scope, say when a figure isn't there ----
+
+
+@pytest.mark.parametrize(("question", "reason"), [
+    ("who won the football world cup in 2018?", "low confidence"),
+    ("is it legal to record my employees' screens all day?", "legal advice"),
+    ("which companies use tasklane in germany? send me a list", "another customer's data"),
+])
+def test_out_of_scope_questions_are_declined_with_a_handoff(answerer, question, reason):
+    answer = answerer.answer(question)
+    assert not answer.answered and answer.citations == []
+    assert answer.handoff.suggested and reason in (answer.handoff.reason or "")
+
+
+@pytest.mark.parametrize("question", [
+    "¿quién ganó el mundial de fútbol de 2018?",
+    "¿es legal grabar las pantallas de mis empleados todo el día?",
+])
+def test_spanish_questions_are_declined_in_spanish(answerer, question):
+    answer = answerer.answer(question)
+    assert not answer.answered and answer.citations == []
+    assert "soporte" in answer.answer and "support" not in answer.answer
+
+
+@pytest.mark.parametrize(("question", "article"), [
+    ("can I restore a project I archived last month?", "articles/how-to/archive-projects.md"),
+    ("how do I connect tasklane to slack so a channel gets task updates?",
+     "articles/integrations/slack.md"),
+    ("¿cómo exporto mis tareas a un archivo csv?", "articles/es/how-to/export-data.md"),
+])
+def test_questions_the_help_center_answers_are_answered(answerer, question, article):
+    answer = answerer.answer(question)
+    assert answer.answered and not answer.handoff.suggested
+    assert answer.citations[0].article_id == article
+
+
+def test_a_figure_the_help_center_states_is_quoted(answerer):
+    # The limit sits in the article's "Limits" section, not the passage that matches best.
+    answer = answerer.answer("how many dependencies can a task have?")
+    assert answer.answered and "Up to 50 dependencies per task" in answer.answer
+
+
+@pytest.mark.parametrize(("question", "said"), [
+    ("how much does the business plan cost per user per month? I need the exact price",
+     "I couldn't find that price in the help center."),
+    ("¿cuánto cuesta el plan business por persona al mes?",
+     "No encontré ese precio en el centro de ayuda."),
+])
+def test_a_near_miss_says_the_figure_is_not_there_and_keeps_its_source(answerer, question, said):
+    answer = answerer.answer(question)
+    assert answer.answer.startswith(said)
+    assert answer.citations and "/billing/" in answer.citations[0].article_id
+    assert not answer.answered and answer.handoff.suggested
+    assert not re.search(r"[$€]\s?\d", answer.answer)  # no price is implied
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("how much does the pro plan cost?", "price"),
+    ("what's the price of the team plan", "price"),
+    ("¿cuánto cuesta el plan anual?", "price"),
+    ("how long do you keep deleted projects?", "duration"),
+    ("¿cuántos días tengo para recuperar el espacio?", "duration"),
+    ("how many guests can we invite?", "quantity"),
+    ("is there a limit on attachments per task?", "quantity"),
+    ("¿cuántas etiquetas puedo crear como máximo?", "quantity"),
+    ("can I see how much time each person logged?", None),  # asks for a report, not a figure
+    ("we went past our member limit, what happens now?", None),
+    ("how do I invite a guest?", None),
+])
+def test_questions_that_ask_for_a_figure(question, kind):
+    assert asked_detail(question) == kind
+
+
+@pytest.mark.parametrize(("text", "kind", "stated"), [
+    ("The Team plan is $8 per seat per month.", "price", True),
+    ("Guests are free.", "price", True),
+    ("Every plan includes free guests and a 30-day free trial.", "price", False),
+    ("Deleted items stay in Trash for 30 days.", "duration", True),
+    ("Your data is not deleted immediately.", "duration", False),
+    ("Up to 20 tags per task.", "quantity", True),
+    ("Enforce two-factor authentication for all members.", "quantity", False),
+    ("Members must set up 2FA before they can open the team's sites.", "quantity", False),
+    ("1. Open the task.\n2. Click **Tags**.", "quantity", False),  # step numbers
+    ("Expect between 5% and 25% of visitors to be missed.", "quantity", True),
+    ("Invite as many guests as you like: guests are unlimited.", "quantity", True),
+])
+def test_which_passages_state_a_figure(text, kind, stated):
+    assert states_detail(text, kind) is stated
