@@ -1,6 +1,7 @@
 """The LLM answerer: any OpenAI-compatible endpoint writes the answer from numbered sources.
 
-1. A request aimed at the assistant itself is left to the fallback (it declines it).
+1. A request the guardrails refuse (aimed at the assistant itself, legal advice, other
+   customers' data) is left to the fallback, which declines it.
 2. Retrieve the top articles as the extractive answerer does; their best passages become
    sources [1]..[n], delimited as data and fitted to ``llm_context_tokens`` (prompting.py).
 3. The model streams its answer; citations are renumbered as the text arrives.
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit
 
 from assistant.answers import Answer, Answerer, Citation, Handoff
 from assistant.grounding import CitationStream, GroundingGuard, Renumbering
-from assistant.guardrails import targets_the_assistant
+from assistant.guardrails import decline_reason
 from assistant.language import detect_language
 from assistant.prompting import Source, build_messages, fit_sources, sources_from
 from assistant.retrieval import Retriever
@@ -160,8 +161,9 @@ class LlmAnswerer:
         Closing it early closes the connection to the model.
         """
         language = detect_language(question)
-        if targets_the_assistant(question):
-            yield self._fallback(question, filters, "the request is about the assistant")
+        refused = decline_reason(question)  # the same rules as the extractive answerer
+        if refused is not None:
+            yield self._fallback(question, filters, refused)
             return
         hits = self.retriever.search(question, k=_ARTICLES, filters=filters)
         sources = fit_sources(sources_from(hits), self.context_tokens)
