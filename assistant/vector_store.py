@@ -97,11 +97,10 @@ class VectorStore:
         return int(self._collection.count())
 
     def query(self, vector: np.ndarray, n: int, where: dict[str, Any] | None) -> list[DenseHit]:
-        total = self.count()
-        if total == 0:
-            return []
+        # Chroma returns what it has when asked for more (or nothing, from an empty
+        # collection), so no count() first: that was a round trip per query.
         result = self._collection.query(
-            query_embeddings=[vector], n_results=min(n, total), where=where, include=["distances"]
+            query_embeddings=[vector], n_results=n, where=where, include=["distances"]
         )
         ids = result["ids"][0]
         distances = (result.get("distances") or [[]])[0]

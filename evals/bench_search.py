@@ -5,6 +5,11 @@ loopback port, warms it up, then sends the question set's questions sequentially
 reports p50 / p95 / p99 client-side latency in milliseconds. With ``--endpoint chat`` it
 times ``POST /v1/chat`` and, separately, the first event of ``POST /v1/chat/stream``.
 
+Each request carries a text the server has not seen in this run: the service keeps recent
+query vectors, so a repeated question would measure that cache, not the work. Questions are
+sent as they are first, then with a numbered variation once the set is used up; the
+warm-up uses other texts.
+
     python evals/bench_search.py [--corpus DIR] [--questions FILE] [--requests 300]
                                  [--endpoint search|chat]
 """
@@ -20,6 +25,12 @@ from evals.serving import learnloop, report_latencies, scratch_env, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "plausible-docs" / "docs"
+
+
+def unseen(questions: list[str], i: int) -> str:
+    """The i-th request's text: the set in order, then variations ("… (2)") of it."""
+    lap, index = divmod(i, len(questions))
+    return questions[index] if lap == 0 else f"{questions[index]} ({lap + 1})"
 
 
 def main() -> None:
@@ -39,11 +50,11 @@ def main() -> None:
         with serving(env) as client:
             path = f"/v1/{args.endpoint}"
             key = "query" if args.endpoint == "search" else "question"
-            for question in questions[:20]:  # warm-up: first-use paths, caches
-                client.post(path, json={key: question, "kb": "bench"})
+            for question in questions[:20]:  # warm-up: first-use paths, not these texts
+                client.post(path, json={key: f"warm-up: {question}", "kb": "bench"})
             latencies = []
             for i in range(args.requests):
-                question = questions[i % len(questions)]
+                question = unseen(questions, i)
                 started = time.perf_counter()
                 response = client.post(path, json={key: question, "kb": "bench"})
                 latencies.append(1000 * (time.perf_counter() - started))
@@ -52,7 +63,7 @@ def main() -> None:
             if args.endpoint == "chat":
                 firsts = []
                 for i in range(min(args.requests, 100)):
-                    body = {"question": questions[i % len(questions)], "kb": "bench"}
+                    body = {"question": unseen(questions, args.requests + i), "kb": "bench"}
                     started = time.perf_counter()
                     with client.stream("POST", "/v1/chat/stream", json=body) as stream:
                         lines = stream.iter_lines()
