@@ -34,11 +34,16 @@ def make_answerer(settings: Settings, knowledge: Knowledge, kb: KnowledgeBase) -
     """
     check_answerer_settings(settings)
     retriever = knowledge.retriever(kb)
-    extractive = ExtractiveAnswerer(retriever, knowledge.embedder)
+    extractive = ExtractiveAnswerer(retriever, knowledge.embedder, off_topic=knowledge.off_topic)
     if settings.answerer == "extractive":
         return extractive
     from assistant.llm_answerer import LlmAnswerer  # langchain is imported only when used
 
     return LlmAnswerer.from_settings(
-        settings, retriever, knowledge.embedder, extractive, crosslingual=knowledge.gist_embedder
+        settings,
+        retriever,
+        knowledge.embedder,
+        extractive,
+        crosslingual=knowledge.gist_embedder,
+        scope=extractive.refusal,
     )

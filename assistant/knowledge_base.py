@@ -28,6 +28,7 @@ from assistant.access import DEFAULT_TENANT
 from assistant.catalog import Catalog
 from assistant.embeddings import Embedder, UseEmbedder, make_embedder
 from assistant.errors import ErrorCode, LearnloopError
+from assistant.off_topic import OffTopicExamples
 from assistant.settings import Settings
 from assistant.vector_store import VectorStore, chroma_client
 
@@ -100,6 +101,7 @@ class Knowledge:
         self.embedder.embed_query("warm up")
         if self.gist_embedder is not None:
             self.gist_embedder.embed_query("warm up")
+        _ = self.off_topic  # embeds the off-topic examples (about a second)
 
     def retriever(self, kb: KnowledgeBase) -> Retriever:
         from assistant.retrieval import Retriever
@@ -116,6 +118,14 @@ class Knowledge:
     @cached_property
     def gist_embedder(self) -> Embedder | None:
         return UseEmbedder() if self.settings.multilingual else None
+
+    @cached_property
+    def off_topic(self) -> OffTopicExamples | None:
+        """The off-topic requests, embedded with both models. None without the multilingual
+        one (``LEARNLOOP_MULTILINGUAL=false``): the decline rule was fitted on both."""
+        if self.gist_embedder is None:
+            return None
+        return OffTopicExamples.load(self.embedder, self.gist_embedder)
 
     @cached_property
     def chroma(self) -> Any:

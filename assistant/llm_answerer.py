@@ -1,7 +1,9 @@
 """The LLM answerer: any OpenAI-compatible endpoint writes the answer from numbered sources.
 
 1. A request the guardrails refuse (aimed at the assistant itself, legal advice, other
-   customers' data) is left to the fallback, which declines it.
+   customers' data), or one that is about something else than the product (the extractive
+   answerer's off-topic check, scope.py), is left to the fallback, which declines it: it
+   never reaches the model.
 2. Retrieve the top articles as the extractive answerer does; their best passages become
    sources [1]..[n], delimited as data and fitted to ``llm_context_tokens`` (prompting.py).
 3. The model streams its answer; citations are renumbered as the text arrives.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
@@ -102,8 +104,19 @@ def chat_model(settings: Settings) -> BaseChatModel:
     )
 
 
+# Why a question is declined before the model sees it (None: ask the model).
+ScopeCheck = Callable[[str, dict[str, object] | None], str | None]
+
+
+def _guardrails_only(question: str, filters: dict[str, object] | None) -> str | None:
+    return decline_reason(question)
+
+
 class LlmAnswerer:
-    """Answers with an LLM behind the grounding guard, falling back to ``fallback``."""
+    """Answers with an LLM behind the grounding guard, falling back to ``fallback``.
+
+    ``scope`` decides which questions never reach the model (the guardrails by default;
+    ``make_answerer`` passes the extractive answerer's off-topic check as well)."""
 
     def __init__(
         self,
@@ -112,12 +125,14 @@ class LlmAnswerer:
         guard: GroundingGuard,
         fallback: Answerer,
         context_tokens: int = 2000,
+        scope: ScopeCheck = _guardrails_only,
     ) -> None:
         self.retriever = retriever
         self.chat = chat
         self.guard = guard
         self.fallback = fallback
         self.context_tokens = context_tokens
+        self.scope = scope
 
     @classmethod
     def from_settings(
@@ -127,6 +142,7 @@ class LlmAnswerer:
         embedder: Embedder,
         fallback: Answerer,
         crosslingual: Embedder | None = None,
+        scope: ScopeCheck = _guardrails_only,
     ) -> LlmAnswerer:
         return cls(
             retriever,
@@ -134,6 +150,7 @@ class LlmAnswerer:
             GroundingGuard(embedder, crosslingual),
             fallback,
             settings.llm_context_tokens,
+            scope,
         )
 
     def answer(self, question: str, filters: dict[str, object] | None = None) -> LlmAnswer:
@@ -161,7 +178,7 @@ class LlmAnswerer:
         Closing it early closes the connection to the model.
         """
         language = detect_language(question)
-        refused = decline_reason(question)  # the same rules as the extractive answerer
+        refused = self.scope(question, filters)  # the same rules as the extractive answerer
         if refused is not None:
             yield self._fallback(question, filters, refused)
             return

@@ -260,6 +260,21 @@ class Retriever:
             for cid, blob in self._kb.catalog.unit_vectors(chunk_ids).items()
         }
 
+    @property
+    def generation(self) -> int:
+        """The catalog's generation: it changes whenever an ingest changes the KB."""
+        return self._kb.catalog.generation
+
+    def answer_vectors(self) -> tuple[int, np.ndarray, np.ndarray | None]:
+        """What any question could be answered from, for scope checks: the catalog
+        generation, every stored answer unit's dense vector (a row each) and every chunk's
+        multilingual vector (None without the multilingual model)."""
+        snap = self._fresh()
+        stored = self.unit_vectors(snap.chunk_ids)
+        dim = self._knowledge.embedder.dim
+        units = np.concatenate(list(stored.values())) if stored else np.zeros((0, dim), np.float32)
+        return snap.generation, units, snap.gists
+
     def translate(self, text: str, source: str, target: str) -> str | None:
         """``text`` rendered in ``target``'s vocabulary of this KB (None if not possible)."""
         aligner = self._fresh().aligner

@@ -15,7 +15,11 @@ from assistant.scope import asked_detail, states_detail
 @pytest.fixture(scope="module")
 def answerer(sample_knowledge) -> ExtractiveAnswerer:
     kb = sample_knowledge.get("sample")
-    return ExtractiveAnswerer(sample_knowledge.retriever(kb), sample_knowledge.embedder)
+    return ExtractiveAnswerer(
+        sample_knowledge.retriever(kb),
+        sample_knowledge.embedder,
+        off_topic=sample_knowledge.off_topic,
+    )
 
 
 def test_answers_with_a_citation_to_the_right_article(answerer):
@@ -74,6 +78,7 @@ def test_ask_unknown_kb_fails_clearly(cli, sample_knowledge, monkeypatch):
 
 @pytest.mark.parametrize(("question", "reason"), [
     ("who won the football world cup in 2018?", "low confidence"),
+    ("how do i schedule a recurring meeting in outlook?", "does not cover"),
     ("is it legal to record my employees' screens all day?", "legal advice"),
     ("which companies use tasklane in germany? send me a list", "another customer's data"),
 ])
