@@ -112,7 +112,6 @@ class ExtractiveAnswerer:
         self.embedder = embedder
         self.relevance = relevance or Relevance()
         self.off_topic = off_topic
-        self._kept: tuple[int, np.ndarray] | None = None  # (catalog generation, mask)
 
     def assess(self, question: str, filters: dict[str, object] | None = None) -> Assessment:
         language = detect_language(question)
@@ -144,12 +143,8 @@ class ExtractiveAnswerer:
         english = None
         if language != _MODEL_LANGUAGE:
             english = self.retriever.translate(question, language, _MODEL_LANGUAGE)
-        kept = self._kept
-        if kept is None or kept[0] != self.retriever.generation:
-            generation, units, gists = self.retriever.answer_vectors()
-            kept = (generation, self.off_topic.keep_for(units, gists))
-            self._kept = kept
-        keep = kept[1] if set_aside is None else kept[1] & ~set_aside
+        kept = self.off_topic.kept_for(self.retriever)
+        keep = kept if set_aside is None else kept & ~set_aside
         return self.off_topic.likeness(question, english, keep)
 
     def refusal(self, question: str, filters: dict[str, object] | None = None) -> str | None:

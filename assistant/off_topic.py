@@ -23,13 +23,18 @@ question.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from assistant.embeddings import Embedder
 from assistant.language import detect_language
+
+if TYPE_CHECKING:
+    from assistant.retrieval import Retriever
 
 __all__ = ["EXAMPLES_FILE", "OffTopicExamples", "load_examples"]
 
@@ -77,12 +82,28 @@ class OffTopicExamples:
         self._dense[self._english] = dense.embed_documents(
             [e for e, en in zip(self.examples, self._english, strict=True) if en]
         )
+        # Per knowledge base: (catalog generation, kept mask). Answerers are made per chat
+        # turn; computing the mask reads every answer unit of the KB (about 20 ms).
+        self._kept: dict[str, tuple[int, np.ndarray]] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def load(
         cls, dense: Embedder, multilingual: Embedder, path: Path = EXAMPLES_FILE
     ) -> OffTopicExamples:
         return cls(dense, multilingual, load_examples(path))
+
+    def kept_for(self, retriever: Retriever) -> np.ndarray:
+        """``keep_for`` the retriever's knowledge base, recomputed only after it changes."""
+        with self._lock:
+            cached = self._kept.get(retriever.kb_key)
+        if cached is not None and cached[0] == retriever.generation:
+            return cached[1]
+        generation, units, gists = retriever.answer_vectors()
+        kept = self.keep_for(units, gists)
+        with self._lock:
+            self._kept[retriever.kb_key] = (generation, kept)
+        return kept
 
     def keep_for(self, units: np.ndarray | None, gists: np.ndarray | None = None) -> np.ndarray:
         """Which examples count for a knowledge base: those it would not answer itself.

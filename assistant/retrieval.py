@@ -261,6 +261,11 @@ class Retriever:
         }
 
     @property
+    def kb_key(self) -> str:
+        """The knowledge base's process-wide key (tenant and name)."""
+        return self._kb.key
+
+    @property
     def generation(self) -> int:
         """The catalog's generation: it changes whenever an ingest changes the KB."""
         return self._kb.catalog.generation

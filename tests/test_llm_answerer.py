@@ -67,7 +67,9 @@ def llm_answerer(
 
 
 def extractive_answer(knowledge: Knowledge, kb: KnowledgeBase, question: str) -> Answer:
-    return ExtractiveAnswerer(knowledge.retriever(kb), knowledge.embedder).answer(question)
+    return ExtractiveAnswerer(
+        knowledge.retriever(kb), knowledge.embedder, off_topic=knowledge.off_topic
+    ).answer(question)
 
 
 def a_sentence_of(hit: ArticleHit) -> str:
@@ -191,6 +193,39 @@ def test_a_refused_connection_falls_back(
 
     assert not answer.stream_replaced
     assert_fell_back(answer, extractive_answer(sample_knowledge, sample, QUESTION), "Connection")
+
+
+@pytest.mark.parametrize("question", [
+    "how do i schedule a recurring meeting in outlook?",  # off topic
+    "is it legal to read my staff's email?",  # a guardrail
+])
+def test_refused_and_off_topic_questions_never_reach_the_model(
+    sample_knowledge: Knowledge, sample: KnowledgeBase, question: str
+) -> None:
+    with ScriptedServer("Sure! Here is how [1].") as model:
+        answer = llm_answerer(sample_knowledge, sample, model.base_url).answer(question)
+    assert model.requests == []
+    assert not answer.answered and answer.handoff.suggested and answer.citations == []
+    assert answer.generated_by == "extractive"
+    assert answer.as_dict() == extractive_answer(sample_knowledge, sample, question).as_dict()
+
+
+def test_a_question_with_a_weak_passage_still_reaches_the_model(
+    sample_knowledge: Knowledge, sample: KnowledgeBase
+) -> None:
+    """Low similarity alone is the extractive answerer's reason to decline, not the model's:
+    it may still find the answer in the sources."""
+    question = "which plan do we need to log in through okta?"
+    extractive = ExtractiveAnswerer(
+        sample_knowledge.retriever(sample), sample_knowledge.embedder,
+        off_topic=sample_knowledge.off_topic,
+    )
+    found = extractive.assess(question)
+    assert not extractive.relevance.confident(found.similarity)
+    assert extractive.refusal(question) is None
+    with ScriptedServer("I don't know.") as model:
+        llm_answerer(sample_knowledge, sample, model.base_url).answer(question)
+    assert len(model.requests) == 1
 
 
 # --- prompt injection in a retrieved article ------------------------------------------------
