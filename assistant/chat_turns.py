@@ -15,6 +15,7 @@ from assistant.conversations import ConversationStore, resolve_follow_up
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.event_log import EventLog
 from assistant.events import Event
+from assistant.extractive import declined_as_out_of_scope
 from assistant.knowledge_base import Knowledge
 from assistant.learning_service import LearningService
 from assistant.settings import Settings
@@ -179,6 +180,7 @@ class ChatTurn:
                 event("answer_given", {"answered": answer.answered,
                                        "confidence": round(answer.confidence, 4),
                                        "question": self.question, **turn,
-                                       "cited": [c.article_id for c in answer.citations]}),
+                                       "cited": [c.article_id for c in answer.citations],
+                                       "out_of_scope": declined_as_out_of_scope(answer)}),
             ],
         )

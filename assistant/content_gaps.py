@@ -1,11 +1,12 @@
 """Content gaps: the questions the help center could not answer well, grouped into topics.
 
 A question is a gap when its answer was declined, answered with low confidence, or marked
-unhelpful by the customer. Questions are grouped by meaning with the multilingual model
-(so "export to Excel" and "exportar a Excel" land together): greedy single-pass clustering
-against running centroids, largest topics first. Each topic reports how often it was asked,
-by how many accounts, why it counts as a gap, and a few example questions — what a content
-admin needs to decide which article to write next.
+unhelpful by the customer. A decline marked ``out_of_scope`` (an off-topic request, legal
+advice, a prompt injection) is no gap: no article should answer it. Questions are grouped
+by meaning with the multilingual model (so "export to Excel" and "exportar a Excel" land
+together): greedy single-pass clustering against running centroids, largest topics first.
+Each topic reports how often it was asked, by how many accounts, why it counts as a gap, and
+a few example questions — what a content admin needs to decide which article to write next.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def gap_questions(rows: Iterable[EventRow], low_confidence: float = LOW_CONFIDEN
                 continue
             reason = None
             if props.get("answered") is False:
+                if props.get("out_of_scope") is True:
+                    continue
                 reason = "declined"
             elif float(props.get("confidence", 1.0)) < low_confidence:
                 reason = "low_confidence"

@@ -73,7 +73,7 @@ _OPTIONAL: dict[str, dict[str, type | tuple[type, ...]]] = {
     },
     "user_updated": {"role": str, "locale": str, "created_at": str, "name": str},
     "question_asked": {"kb": str, "session_id": str, "message_id": str},
-    "answer_given": {"message_id": str, "question": str, "kb": str},
+    "answer_given": {"message_id": str, "question": str, "kb": str, "out_of_scope": bool},
     "support_ticket": {"ticket_id": str, "subject": str, "status": str},
 }
 

@@ -26,14 +26,14 @@ import numpy as np
 
 from assistant.answers import Answer, Citation, Handoff
 from assistant.embeddings import Embedder
-from assistant.guardrails import decline_reason
+from assistant.guardrails import decline_reason, is_refusal
 from assistant.language import analyze, detect_language, language_of_locale
 from assistant.off_topic import OffTopicExamples
 from assistant.passages import Unit, split_units
 from assistant.retrieval import ArticleHit, Retriever
 from assistant.scope import Relevance, asked_detail, states_detail
 
-__all__ = ["Assessment", "ExtractiveAnswerer"]
+__all__ = ["OFF_TOPIC", "Assessment", "ExtractiveAnswerer", "declined_as_out_of_scope"]
 
 _MODEL_LANGUAGE = "en"  # the language the dense model (MiniLM) was trained on
 _RANK_BONUS = (0.3, 0.1, 0.0)  # trust retrieval order unless a passage is far better
@@ -68,7 +68,7 @@ _NOT_STATED = {
     },
 }
 _SOURCES = {"en": "Sources", "es": "Fuentes"}
-_OFF_TOPIC = "the question is about something the help center does not cover"
+OFF_TOPIC = "the question is about something the help center does not cover"
 # Words a help center's section on each kind of figure uses, to find that section lexically.
 _DETAIL_WORDS = {
     "en": {"price": "price pricing cost", "duration": "days period", "quantity": "limits maximum"},
@@ -155,7 +155,7 @@ class ExtractiveAnswerer:
         if found.refused or not found.ranked:
             return found.refused
         if self.relevance.off_topic(found.similarity, found.elsewhere):
-            return _OFF_TOPIC
+            return OFF_TOPIC
         return None
 
     def scope_reason(self, found: Assessment) -> str | None:
@@ -164,12 +164,16 @@ class ExtractiveAnswerer:
             return found.refused
         if not found.ranked:
             return "no article matches the question"
-        # Nothing close enough first: a product question the help center lacks is a content
-        # gap, not an off-topic request, even when it also resembles one.
         if not self.relevance.confident(found.similarity):
+            # Declined either way; the reason says whether it is a content gap. Off topic only
+            # if it would be so even with a passage at the threshold: a product question the
+            # help center lacks, with a weak passage, may still resemble an example a little.
+            at_least = max(found.similarity, self.relevance.threshold)
+            if self.relevance.off_topic(at_least, found.elsewhere):
+                return OFF_TOPIC
             return "low confidence"
         if self.relevance.off_topic(found.similarity, found.elsewhere):
-            return _OFF_TOPIC
+            return OFF_TOPIC
         return None
 
     def answer(self, question: str, filters: dict[str, object] | None = None) -> Answer:
@@ -348,6 +352,13 @@ class ExtractiveAnswerer:
         # Quote in reading order within a passage.
         chosen.sort(key=lambda s: (s.hit.chunk_id != top.hit.chunk_id, s.unit.position))
         return chosen
+
+
+def declined_as_out_of_scope(answer: Answer) -> bool:
+    """Whether an answer was declined because of what was asked (off topic, a guardrail)
+    rather than because the help center lacks it: such a question is no content gap."""
+    reason = answer.handoff.reason
+    return not answer.answered and (reason == OFF_TOPIC or is_refusal(reason))
 
 
 def _shares_words(terms: set[str], text: str, language: str) -> bool:

@@ -17,7 +17,11 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["decline_reason", "out_of_policy", "targets_the_assistant"]
+__all__ = ["ABOUT_THE_ASSISTANT", "decline_reason", "is_refusal", "out_of_policy",
+           "targets_the_assistant"]
+
+ABOUT_THE_ASSISTANT = "the request is about the assistant, not the product"
+_OUTSIDE = " is outside what the help center covers"
 
 _PATTERNS = [
     # English
@@ -90,6 +94,13 @@ def out_of_policy(question: str) -> str | None:
 def decline_reason(question: str) -> str | None:
     """Why a question is declined before retrieval, or None when it may be answered."""
     if targets_the_assistant(question):
-        return "the request is about the assistant, not the product"
+        return ABOUT_THE_ASSISTANT
     policy = out_of_policy(question)
-    return f"{policy} is outside what the help center covers" if policy else None
+    return f"{policy}{_OUTSIDE}" if policy else None
+
+
+def is_refusal(reason: str | None) -> bool:
+    """Whether a handoff reason is one of ``decline_reason``'s."""
+    return reason == ABOUT_THE_ASSISTANT or any(
+        reason == f"{name}{_OUTSIDE}" for name, _ in _POLICIES
+    )

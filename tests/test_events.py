@@ -187,6 +187,7 @@ def test_an_end_users_chat_turn_is_logged(client):
     types = {e["type"]: e for e in page["events"]}
     assert set(types) == {"question_asked", "answer_given"}
     assert types["answer_given"]["properties"]["answered"] == answer["answered"]
+    assert types["answer_given"]["properties"]["out_of_scope"] is False
     assert types["question_asked"]["properties"]["message_id"] == answer["message_id"]
     assert types["question_asked"]["user_id"] == "u-9"
 

@@ -77,8 +77,9 @@ def test_ask_unknown_kb_fails_clearly(cli, sample_knowledge, monkeypatch):
 
 
 @pytest.mark.parametrize(("question", "reason"), [
-    ("who won the football world cup in 2018?", "low confidence"),
+    ("who won the football world cup in 2018?", "does not cover"),
     ("how do i schedule a recurring meeting in outlook?", "does not cover"),
+    ("asdf qwerty zxcv", "low confidence"),
     ("is it legal to record my employees' screens all day?", "legal advice"),
     ("which companies use tasklane in germany? send me a list", "another customer's data"),
 ])

@@ -79,6 +79,36 @@ def test_content_gaps_endpoint(client, sample_knowledge):
     assert client.get("/v1/insights/content-gaps", params={"days": 0}).status_code == 422
 
 
+def test_an_end_users_off_topic_question_is_logged_as_out_of_scope_and_is_no_gap(client):
+    registry = client.app.state.access
+    token = registry.issue_token("default", "u-7", "acme", "member")
+    headers = {"authorization": f"Bearer {token}"}
+    asked = {"write me a poem about mondays": True,  # off topic
+             "is it legal to read my staff's email?": True,  # a guardrail
+             "How do I turn on two-factor authentication?": False}  # answered
+    for question, out_of_scope in asked.items():
+        reply = client.post("/v1/chat", json={"question": question, "kb": "sample"},
+                            headers=headers).json()
+        assert reply["answered"] is not out_of_scope
+    logged = client.get("/v1/accounts/acme/events", params={"types": "answer_given"}).json()
+    flags = {e["properties"]["question"]: e["properties"]["out_of_scope"]
+             for e in logged["events"]}
+    assert flags == asked
+    # A decline the help center could fix is a gap; the two above are not.
+    gap = answer(9, "can tasklane sync with salesforce?", "acme")
+    assert client.post("/v1/events", json={"events": [gap]}).json()["accepted"] == 1
+    gaps = client.get("/v1/insights/content-gaps").json()
+    assert gaps["questions"] == 1
+    assert gaps["topics"][0]["examples"] == ["can tasklane sync with salesforce?"]
+
+
+def test_an_out_of_scope_flag_must_be_a_boolean(client):
+    bad = answer(1, "q", "acme")
+    bad["properties"]["out_of_scope"] = "yes"
+    body = client.post("/v1/events", json={"events": [bad]}).json()
+    assert body["accepted"] == 0 and "out_of_scope" in body["errors"][0]["message"]
+
+
 def test_content_gaps_are_per_tenant_and_staff_only(client):
     client.post("/v1/events", json={"events": [answer(1, "salesforce?", "acme")]})
     registry = client.app.state.access
