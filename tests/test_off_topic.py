@@ -49,7 +49,7 @@ def test_the_shipped_examples_load_and_none_is_an_eval_question():
     assert not any(e.startswith("#") for e in examples)
     asked = {
         q.question.strip().lower()
-        for name in ("plausible", "sample")
+        for name in ("plausible", "sample", "holdout-plausible")
         for q in load_questions(REPO / "evals" / "questions" / f"{name}.jsonl")
     }
     assert not asked & {e.lower() for e in examples}
