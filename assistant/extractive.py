@@ -154,9 +154,7 @@ class ExtractiveAnswerer:
         found = self.assess(question, filters)
         if found.refused or not found.ranked:
             return found.refused
-        if self.relevance.off_topic(found.similarity, found.elsewhere):
-            return OFF_TOPIC
-        return None
+        return OFF_TOPIC if self._off_topic(found) else None
 
     def scope_reason(self, found: Assessment) -> str | None:
         """Why an assessed question is declined, or None when it may be answered."""
@@ -164,17 +162,19 @@ class ExtractiveAnswerer:
             return found.refused
         if not found.ranked:
             return "no article matches the question"
-        if not self.relevance.confident(found.similarity):
-            # Declined either way; the reason says whether it is a content gap. Off topic only
-            # if it would be so even with a passage at the threshold: a product question the
-            # help center lacks, with a weak passage, may still resemble an example a little.
-            at_least = max(found.similarity, self.relevance.threshold)
-            if self.relevance.off_topic(at_least, found.elsewhere):
-                return OFF_TOPIC
-            return "low confidence"
-        if self.relevance.off_topic(found.similarity, found.elsewhere):
+        if self._off_topic(found):
             return OFF_TOPIC
+        if not self.relevance.confident(found.similarity):
+            return "low confidence"
         return None
+
+    def _off_topic(self, found: Assessment) -> bool:
+        """The off-topic line, with a passage under the threshold judged as if it were at the
+        threshold. The decision is the same (under it the question is declined anyway); the
+        reason is not: a product question the help center lacks, with a weak passage, is a
+        content gap ("low confidence") even when it resembles an example a little."""
+        similarity = max(found.similarity, self.relevance.threshold)
+        return self.relevance.off_topic(similarity, found.elsewhere)
 
     def answer(self, question: str, filters: dict[str, object] | None = None) -> Answer:
         found = self.assess(question, filters)

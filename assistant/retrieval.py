@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -96,6 +96,19 @@ class _Snapshot:
     card_ids: list[str]
     cards: np.ndarray
     first_chunk: dict[str, int]
+    # Renderings of questions in another language, (text, source, target) → text: one chat
+    # turn asks for the same one in retrieval, in answering and in the off-topic check.
+    renderings: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
+
+    def translate(self, text: str, source: str, target: str) -> str | None:
+        if self.aligner is None:
+            return None
+        key = (text, source, target)
+        if key not in self.renderings:
+            if len(self.renderings) >= 1024:
+                self.renderings.clear()
+            self.renderings[key] = self.aligner.translate(text, source, target)
+        return self.renderings[key]
 
 
 def normalize_filters(filters: Mapping[str, Any] | None) -> dict[str, list[str]]:
@@ -232,7 +245,7 @@ class Retriever:
             # question in a mostly-English KB gains only noise from its Spanish translations.
             own = snap.languages.get(language, 0)
             for target in sorted(t for t, count in snap.languages.items() if count > own):
-                translated = snap.aligner.translate(query, language, target)
+                translated = snap.translate(query, language, target)
                 if not translated:
                     continue
                 if target == "en":
@@ -282,8 +295,7 @@ class Retriever:
 
     def translate(self, text: str, source: str, target: str) -> str | None:
         """``text`` rendered in ``target``'s vocabulary of this KB (None if not possible)."""
-        aligner = self._fresh().aligner
-        return aligner.translate(text, source, target) if aligner else None
+        return self._fresh().translate(text, source, target)
 
     def _mask(self, snap: _Snapshot, allowed: dict[str, list[str]]) -> np.ndarray:
         mask = np.ones(len(snap.chunk_ids), dtype=bool)
