@@ -1,3 +1,5 @@
-"""Ingestion: loaders per format, MDX/HTML cleaning, heading-aware chunking and the sync."""
+"""Ingestion: a loader per format (Markdown/MDX with MyST and Obsidian syntax,
+reStructuredText/Sphinx, plain text, HTML, Zendesk exports, learning paths), heading-aware
+chunking and the sync."""
 
 __all__: list[str] = []

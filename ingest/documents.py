@@ -16,6 +16,7 @@ __all__ = [
     "ParseError",
     "Section",
     "SectionCollector",
+    "SkippedFile",
     "chunk_metadata",
 ]
 
@@ -26,6 +27,11 @@ KINDS = ("article", "tip", "workflow", "path")
 
 class ParseError(ValueError):
     """A file that cannot be turned into documents; the message names the reason."""
+
+
+class SkippedFile(Exception):  # not an error: a file left out on purpose
+    """A file in a knowledge format that says it is not a page of its own (a Sphinx
+    ``:nosearch:`` fragment, included where it is read); the message names the reason."""
 
 
 @dataclass(frozen=True)
@@ -72,22 +78,40 @@ class Document:
 class SectionCollector:
     """Builds sections while a parser walks a document: a heading closes the current section
     and opens one under it; text lines fill the open section. The first H1 before any text
-    is kept apart as a title candidate."""
+    is kept apart as the title; failing that, the title candidate is the first H1 anywhere,
+    else the first heading of any level (both stay in the sections)."""
 
     def __init__(self) -> None:
         self.h1: str | None = None
         self.sections: list[Section] = []
         self.lines: list[str] = []
         self._stack: list[tuple[int, str]] = []
+        self._first_h1: str | None = None
+        self._first_heading: str | None = None
 
     def heading(self, level: int, title: str) -> None:
         self.flush()
         if level == 1 and self.h1 is None and not self.sections and not self._stack:
             self.h1 = title
             return
+        if level == 1 and self._first_h1 is None:
+            self._first_h1 = title or None
+        if self._first_heading is None:
+            self._first_heading = title or None
         while self._stack and self._stack[-1][0] >= level:
             self._stack.pop()
         self._stack.append((level, title))
+
+    def close(self, level: int) -> None:
+        """Back to the heading at ``level``: what follows belongs to it, not to the deeper
+        headings opened since (the text after a group of tabs belongs to the section)."""
+        self.flush()
+        while self._stack and self._stack[-1][0] > level:
+            self._stack.pop()
+
+    @property
+    def title(self) -> str | None:
+        return self.h1 or self._first_h1 or self._first_heading
 
     def flush(self) -> None:
         text = re.sub(r"\n{3,}", "\n\n", "\n".join(self.lines)).strip()
@@ -96,8 +120,9 @@ class SectionCollector:
         self.lines.clear()
 
     def finish(self) -> tuple[str | None, list[Section]]:
+        """(title candidate, sections)."""
         self.flush()
-        return self.h1, self.sections
+        return self.title, self.sections
 
 
 class _Described(Protocol):

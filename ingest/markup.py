@@ -15,7 +15,13 @@ import yaml
 
 from ingest.documents import ParseError, Section, SectionCollector
 
-__all__ = ["clean_markdown", "sections_from_markdown", "split_front_matter", "strip_tags"]
+__all__ = [
+    "clean_markdown",
+    "close_marker",
+    "sections_from_markdown",
+    "split_front_matter",
+    "strip_tags",
+]
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 # CommonMark: a closing fence carries no info string ("```json" inside a block is content).
@@ -53,6 +59,9 @@ _BLOCK_CLOSERS = {
     "pre",
 }
 _CELL_CLOSERS = {"td", "th"}
+# A line a rewriting step (a transclusion) leaves to say "back to the heading at this level":
+# the note it spliced in brought its own headings, the text after it is the host's again.
+_CLOSE = re.compile(r"^\x01close (\d)\x01$")
 _DROP_WITH_CONTENT = {"script", "style"}
 _TAG_NAME = re.compile(r"</?\s*([A-Za-z][\w.:-]*)")
 
@@ -206,6 +215,11 @@ def _clean_prose(text: str) -> str:
     return re.sub(r"\x00(\d+)\x00", lambda m: codes[int(m.group(1))], text)
 
 
+def close_marker(level: int) -> str:
+    """The line that returns the sections to the heading at ``level`` (0: the intro)."""
+    return f"\x01close {level}\x01"
+
+
 def sections_from_markdown(body: str) -> tuple[str | None, list[Section]]:
     """Split cleaned Markdown into sections by ATX headings.
 
@@ -227,9 +241,12 @@ def sections_from_markdown(body: str) -> tuple[str | None, list[Section]]:
             collector.lines.append(line)
             continue
         heading = _HEADING.match(line)
+        close = _CLOSE.match(line)
         if heading:
             title = _HEADING_ANCHOR.sub("", heading.group(2)).strip().strip("*_").strip()
             collector.heading(len(heading.group(1)), title)
+        elif close:
+            collector.close(int(close.group(1)))
         else:
             collector.lines.append(line)
     return collector.finish()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from assistant.language import detect_document_language
 from ingest.documents import AUDIENCES, LEVELS, Document, ParseError, Section
+from ingest.titles import title_from_path
 
 __all__ = ["KNOWN_KEYS", "document_from_metadata"]
 
@@ -64,8 +66,11 @@ def document_from_metadata(
     url: str | None,
     source: str,
 ) -> Document:
-    """Build a Document from validated metadata; raises ParseError naming the bad field."""
-    title = _text(meta, "title") or fallback_title
+    """Build a Document from validated metadata; raises ParseError naming the bad field.
+
+    The title is the metadata's, else ``fallback_title`` (the format's first H1 or first
+    heading), else the file name of ``source`` made readable."""
+    title = _text(meta, "title") or fallback_title or title_from_path(source or default_id)
     if not title:
         raise ParseError("no title: set 'title' in the front matter or start the body with an H1")
     kind = _text(meta, "kind") or "article"
@@ -73,7 +78,10 @@ def document_from_metadata(
         raise ParseError(
             f"front matter 'kind' is '{kind}'; expected one of {', '.join(sorted(_KINDS))}"
         )
-    locale = (_text(meta, "locale") or "en").lower().replace("_", "-")
+    # Undeclared, the document's language is read from its text (language.py).
+    declared = _text(meta, "locale")
+    text = "\n".join([title, *(s.text for s in sections)])
+    locale = (declared or detect_document_language(text)).lower().replace("_", "-")
     extra = {k: v for k, v in meta.items() if k not in KNOWN_KEYS}
     industry = _text(meta, "industry")
     if industry:

@@ -15,7 +15,7 @@ Incremental and atomic per document:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from assistant.passages import split_units
 from ingest.chunking import Chunk, Chunker
 from ingest.documents import Document, chunk_metadata
 from ingest.loaders import LoadResult, discover, load_file
+from ingest.sources import SourceTree
 
 __all__ = ["SyncReport", "rebuild_lexical", "sync_path"]
 
@@ -42,13 +43,20 @@ _GROUP = 24  # documents embedded together: big enough batches, small enough to 
 
 @dataclass
 class SyncReport:
+    """What a run did. Documents: added, updated, unchanged, removed (ids). Files: ingested
+    (one of their documents added or updated), unchanged, skipped and failed (each with the
+    reason), and the warnings a loader raised for a file it still ingested."""
+
     kb: str
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    files_ingested: list[str] = field(default_factory=list)
+    files_unchanged: list[str] = field(default_factory=list)
     chunks_embedded: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
@@ -65,7 +73,15 @@ class SyncReport:
             "unchanged": len(self.unchanged),
             "removed": len(self.removed),
             "failed": [{"file": f, "reason": r} for f, r in self.failed],
+            "files": {
+                "ingested": len(self.files_ingested),
+                "unchanged": len(self.files_unchanged),
+                "skipped": len(self.skipped),
+                "failed": len(self.failed),
+            },
+            "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
             "skipped_files": len(self.skipped),
+            "warnings": [{"file": f, "message": m} for f, m in self.warnings],
             "chunks_embedded": self.chunks_embedded,
             "chunks_total": self.chunks_total,
             "seconds": round(self.seconds, 2),
@@ -80,6 +96,8 @@ def sync_path(
     progress: bool = False,
     tenant: str = DEFAULT_TENANT,
 ) -> SyncReport:
+    """Ingest ``path`` into ``kb_name``. ``progress`` shows a bar that counts files: one is
+    done when it is read (failed, skipped, unchanged) or when its documents are written."""
     if not path.exists():
         raise LearnloopError(ErrorCode.invalid_input, f"{path} does not exist")
     started = time.perf_counter()
@@ -90,22 +108,37 @@ def sync_path(
     try:
         _check_embedder(knowledge, kb)
         files, skipped = discover(root)
-        report.skipped = [str(p) for p in skipped]
-        results = [load_file(f, root, base_url) for f in files]
-        docs = _accept(results, report)
+        report.skipped = [(_rel(p, root), reason) for p, reason in skipped]
         stored = {row.id: row for row in kb.catalog.documents()}
-        failed_files = {rel for rel, _ in report.failed}
+        bar = tqdm(total=len(files), desc=f"ingest {kb.name}", unit="file", disable=not progress)
+        tree = SourceTree(root)
+        owner: dict[str, str] = {}
+        seen: set[str] = set()
         changed: list[Document] = []
-        for doc in docs:
-            row = stored.get(doc.id)
-            if row is not None and row.hash == doc.content_hash():
-                report.unchanged.append(doc.id)
-                if (row.source, row.root) != (doc.source, str(root)):  # moved or renamed file
-                    kb.catalog.relocate(doc.id, doc.source, str(root))
+        pending: dict[str, int] = {}  # file → its changed documents not yet written
+        for file in files:
+            result = load_file(file, root, base_url, tree)
+            docs = _accept(result, owner, report)
+            seen.update(d.id for d in docs)
+            fresh = 0
+            for doc in docs:
+                row = stored.get(doc.id)
+                if row is not None and row.hash == doc.content_hash():
+                    report.unchanged.append(doc.id)
+                    if (row.source, row.root) != (doc.source, str(root)):  # moved or renamed
+                        kb.catalog.relocate(doc.id, doc.source, str(root))
+                else:
+                    changed.append(doc)
+                    (report.updated if row is not None else report.added).append(doc.id)
+                    fresh += 1
+            if fresh:
+                pending[result.rel] = fresh
+                report.files_ingested.append(result.rel)
             else:
-                changed.append(doc)
-                (report.updated if row is not None else report.added).append(doc.id)
-        seen = {d.id for d in docs}
+                if docs:
+                    report.files_unchanged.append(result.rel)
+                bar.update(1)
+        failed_files = {rel for rel, _ in report.failed}
         # Documents of this folder whose file is gone; a file that failed to parse keeps its
         # previously ingested version.
         gone = [
@@ -113,7 +146,14 @@ def sync_path(
             for row in stored.values()
             if row.root == str(root) and row.id not in seen and row.source not in failed_files
         ]
-        _write(knowledge, kb, changed, str(root), report, progress)
+
+        def written(doc: Document) -> None:
+            pending[doc.source] -= 1
+            if not pending[doc.source]:
+                bar.update(1)
+
+        _write(knowledge, kb, changed, str(root), report, written)
+        bar.close()
         _remove(kb, gone)
         report.removed = gone
         _reconcile(knowledge, kb, report)
@@ -126,24 +166,31 @@ def sync_path(
     return report
 
 
-def _accept(results: list[LoadResult], report: SyncReport) -> list[Document]:
-    """Parsed documents, minus failures and duplicate ids (both reported by file)."""
-    docs: list[Document] = []
-    owner: dict[str, str] = {}
-    for result in results:
-        if result.error:
-            report.failed.append((result.rel, result.error))
-            continue
-        clash = next((d.id for d in result.documents if d.id in owner), None)
-        if clash is not None:
-            report.failed.append(
-                (result.rel, f"article id '{clash}' is already used by {owner[clash]}")
-            )
-            continue
-        for doc in result.documents:
-            owner[doc.id] = result.rel
-            docs.append(doc)
-    return docs
+def _rel(path: Path, root: Path) -> str:
+    return path.name if root.is_file() else path.relative_to(root).as_posix()
+
+
+def _accept(result: LoadResult, owner: dict[str, str], report: SyncReport) -> list[Document]:
+    """A file's parsed documents, or none when it failed, was skipped, or reuses an id that
+    an earlier file holds (each reported by file)."""
+    report.warnings.extend((result.rel, w) for w in result.warnings)
+    if result.error:
+        report.failed.append((result.rel, result.error))
+        return []
+    if result.skipped:
+        report.skipped.append((result.rel, result.skipped))
+        return []
+    if not result.documents:
+        report.skipped.append((result.rel, "no documents in it"))
+        return []
+    clash = next((d.id for d in result.documents if d.id in owner), None)
+    if clash is not None:
+        used_by = f"article id '{clash}' is already used by {owner[clash]}"
+        report.failed.append((result.rel, used_by))
+        return []
+    for doc in result.documents:
+        owner[doc.id] = result.rel
+    return result.documents
 
 
 def _check_embedder(knowledge: Knowledge, kb: KnowledgeBase) -> None:
@@ -162,12 +209,11 @@ def _write(
     docs: list[Document],
     root: str,
     report: SyncReport,
-    progress: bool,
+    written: Callable[[Document], None],
 ) -> None:
     if not docs:
         return
     chunker = Chunker(WordPieceCounter())
-    bar = tqdm(total=len(docs), desc=f"ingest {kb.name}", unit="doc", disable=not progress)
     for start in range(0, len(docs), _GROUP):
         group = docs[start : start + _GROUP]
         chunked = [(doc, chunker.chunk(doc)) for doc in group]
@@ -182,8 +228,7 @@ def _write(
             card_blob = card.astype(np.float32).tobytes()
             kb.catalog.put_document(doc, root, chunks, gists, card_blob, units)
             kb.store.delete(sorted(stale))
-            bar.update(1)
-    bar.close()
+            written(doc)
 
 
 def _embed_dense(

@@ -70,6 +70,5 @@ def test_page_without_text_is_an_error():
         parse("<html><head><title>Empty</title></head><body><nav>Home</nav></body></html>")
 
 
-def test_page_without_title_is_an_error():
-    with pytest.raises(ParseError, match="no title"):
-        parse("<html><body><p>Orphan paragraph.</p></body></html>")
+def test_page_without_title_is_titled_by_its_file_name():
+    assert parse("<html><body><p>Orphan paragraph.</p></body></html>").title == "Page"

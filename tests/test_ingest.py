@@ -131,7 +131,9 @@ def test_cli_exits_0_and_prints_a_summary(cli, data_dir, mini_kb):
     result = cli.invoke(app, ["ingest", str(mini_kb), "--kb", "mini",
                               "--base-url", "https://help.shiftboard.example/"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("mini: 6 added, 0 updated, 0 unchanged, 0 removed, 0 failed;")
+    assert result.stdout.startswith(
+        "mini: 6 files ingested, 0 unchanged, 0 skipped, 0 failed; "
+        "documents: 6 added, 0 updated, 0 removed;")
 
 
 def test_file_that_becomes_broken_keeps_its_old_version(knowledge, mini_kb):

@@ -177,9 +177,8 @@ def test_bad_level_names_the_field():
         parse("---\ntitle: Goals\nlevel: expert\n---\n\nBody.\n")
 
 
-def test_no_title_is_an_error():
-    with pytest.raises(ParseError, match="no title"):
-        parse("---\naudience: admin\n---\n\nJust a paragraph.\n")
+def test_no_title_falls_back_to_the_file_name():
+    assert parse("---\naudience: admin\n---\n\nJust a paragraph.\n").title == "Goals"
 
 
 def test_empty_body_is_an_error():
