@@ -34,7 +34,12 @@ def make_answerer(settings: Settings, knowledge: Knowledge, kb: KnowledgeBase) -
     """
     check_answerer_settings(settings)
     retriever = knowledge.retriever(kb)
-    extractive = ExtractiveAnswerer(retriever, knowledge.embedder, off_topic=knowledge.off_topic)
+    extractive = ExtractiveAnswerer(
+        retriever,
+        knowledge.embedder,
+        off_topic=knowledge.off_topic,
+        request_kinds=knowledge.request_kinds,
+    )
     if settings.answerer == "extractive":
         return extractive
     from assistant.llm_answerer import LlmAnswerer  # langchain is imported only when used

@@ -103,16 +103,35 @@ def ingest(
     if json_out:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     else:
-        typer.echo(
-            f"{report.kb}: {len(report.added)} added, {len(report.updated)} updated, "
-            f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, "
-            f"{len(report.failed)} failed; {report.chunks_embedded} chunks embedded, "
-            f"{report.chunks_total} chunks in the index ({report.seconds:.1f} s)"
-        )
-        for file, reason in report.failed:
-            typer.secho(f"  failed: {file}: {reason}", fg=typer.colors.RED, err=True)
+        _print_ingest_report(report)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _print_ingest_report(report: Any, shown: int = 5) -> None:
+    """Files first (ingested, unchanged, skipped, failed), then documents and chunks; skipped
+    files grouped by reason, warnings and failures named (``--json`` lists everything)."""
+    typer.echo(
+        f"{report.kb}: {len(report.files_ingested)} files ingested, "
+        f"{len(report.files_unchanged)} unchanged, {len(report.skipped)} skipped, "
+        f"{len(report.failed)} failed; documents: {len(report.added)} added, "
+        f"{len(report.updated)} updated, {len(report.removed)} removed; "
+        f"{report.chunks_embedded} chunks embedded, {report.chunks_total} chunks in the index "
+        f"({report.seconds:.1f} s)"
+    )
+    by_reason: dict[str, list[str]] = {}
+    for file, reason in report.skipped:
+        by_reason.setdefault(reason, []).append(file)
+    for reason, files in by_reason.items():
+        more = f" and {len(files) - shown} more" if len(files) > shown else ""
+        typer.echo(f"  skipped ({reason}): {', '.join(files[:shown])}{more}")
+    for file, message in report.warnings[: shown * 4]:
+        typer.secho(f"  warning: {file}: {message}", fg=typer.colors.YELLOW, err=True)
+    if len(report.warnings) > shown * 4:
+        typer.secho(f"  … and {len(report.warnings) - shown * 4} more warnings (see --json)",
+                    fg=typer.colors.YELLOW, err=True)
+    for file, reason in report.failed:
+        typer.secho(f"  failed: {file}: {reason}", fg=typer.colors.RED, err=True)
 
 
 @app.command()

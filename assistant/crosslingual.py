@@ -4,9 +4,11 @@ No translation model ships here, but the multilingual sentence encoder (USE) als
 single words across languages ("oscuro" → "dark", "descuento" → "discount", "correo" →
 "email"). At ingest, every frequent word of the knowledge base is embedded once per
 language; at question time each content word is replaced by its nearest knowledge-base word
-when they are close enough. The result is a rough English (or Spanish) rendering of the
-question that the English dense model and BM25 can both use, which is what lifts Spanish
-questions over English articles (see evals/RESULTS.md).
+when they are close enough. The result is a rough rendering of the question in each other
+language of the knowledge base, which BM25 (analyzed in that language) and the dense model
+that leads there (MiniLM for English, USE otherwise) then search: that lifts Spanish
+questions over English articles and English questions over Spanish ones (retrieval.py,
+evals/RESULTS.md). Stop words are each language's own (language.py).
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ class TermAligner:
             return None
         out: list[str] = []
         unknown = [w for w in words if w not in vocabulary.index]
-        vectors = self._embedder.embed_documents(unknown) if unknown else np.zeros((0, 1))
+        vectors = self._vectors(unknown, source)
         nearest = dict(zip(unknown, self._nearest(vocabulary, vectors), strict=True))
         for word in words:
             if word in vocabulary.index:  # product names, shared words: "wix", "api", "panel"
@@ -85,6 +87,18 @@ class TermAligner:
             elif nearest[word] is not None:
                 out.append(str(nearest[word]))
         return " ".join(out) or None
+
+    def _vectors(self, words: list[str], language: str) -> np.ndarray:
+        """The words' multilingual vectors: those of the knowledge base's own vocabulary in
+        ``language`` were stored at ingest, the rest are embedded now (one batch)."""
+        if not words:
+            return np.zeros((0, 1), dtype=np.float32)
+        own = self.vocabularies.get(language)
+        stored = {w: own.vectors[own.index[w]] for w in words if own and w in own.index}
+        missing = [w for w in words if w not in stored]
+        if missing:
+            stored |= dict(zip(missing, self._embedder.embed_documents(missing), strict=True))
+        return np.stack([stored[w] for w in words])
 
     def _nearest(self, vocabulary: Vocabulary, vectors: np.ndarray) -> Sequence[str | None]:
         if len(vectors) == 0:

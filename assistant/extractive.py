@@ -6,12 +6,12 @@
 2. Split their best chunks into units (sentences; numbered steps stay whole).
 3. Score every unit against the question with the dense model (the question is first
    rendered in the article's language when they differ) plus a small bonus for the
-   retrieval rank, and quote the best unit, the list a lead-in sentence introduces, and a
-   close runner-up from the same passage.
-4. Decline when the best unit's similarity is under the threshold fitted on the eval sets,
-   or when the question resembles requests about somewhere else (off_topic.py) more than
-   its best passage earns (scope.py says how, and which other features were tried).
-   ``confidence`` is the best unit's similarity.
+   retrieval rank; then the units of the top article's other passages too, and quote the
+   best unit, the list a lead-in sentence introduces, and a close runner-up from the same
+   passage.
+4. Decline when the reader (reader.py), a small learned model over what was found, judges
+   that the passages do not answer the question: a gap in the help center, or a question
+   about somewhere else. ``confidence`` is the reader's probability that they answer it.
 5. A question that asks for a figure (a price, a limit, a duration) that no quoted unit
    states gets the nearest passage, cited, under a plain "I couldn't find that figure in the
    help center", and a person is offered. Such an answer has ``answered`` false: the question was
@@ -20,20 +20,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from assistant.answers import Answer, Citation, Handoff
 from assistant.embeddings import Embedder
-from assistant.guardrails import decline_reason, is_refusal
+from assistant.guardrails import KindJudge, decline_reason, is_refusal
 from assistant.language import analyze, detect_language, language_of_locale
+from assistant.messages import by_language
 from assistant.off_topic import OffTopicExamples
 from assistant.passages import Unit, split_units
+from assistant.reader import Evidence, Reader, default_reader
 from assistant.retrieval import ArticleHit, Retriever
-from assistant.scope import Relevance, asked_detail, states_detail
+from assistant.scope import asked_detail, states_detail
 
-__all__ = ["OFF_TOPIC", "Assessment", "ExtractiveAnswerer", "declined_as_out_of_scope"]
+__all__ = [
+    "NOT_COVERED",
+    "OFF_TOPIC",
+    "Assessment",
+    "ExtractiveAnswerer",
+    "declined_as_out_of_scope",
+]
 
 _MODEL_LANGUAGE = "en"  # the language the dense model (MiniLM) was trained on
 _RANK_BONUS = (0.3, 0.1, 0.0)  # trust retrieval order unless a passage is far better
@@ -41,34 +49,12 @@ _MAX_WORDS = 110
 # A unit that states the asked figure may replace the best one when it scores this close.
 _DETAIL_MARGIN = 0.1
 
-_DECLINE = {
-    "en": "I couldn't find this in the help center, so I won't guess. "
-    "I can hand you over to a person on the support team.",
-    "es": "No encontré esto en el centro de ayuda y prefiero no adivinar. "
-    "Puedo pasarte con una persona del equipo de soporte.",
-}
-# "Couldn't find" rather than "doesn't state": the answerer reads each article's best passage,
-# so a figure stated elsewhere in the article can be missed.
-_NOT_STATED = {
-    "en": {
-        "price": "I couldn't find that price in the help center.",
-        "duration": "I couldn't find how long that is in the help center.",
-        "quantity": "I couldn't find that number or limit in the help center.",
-        "intro": "This is the closest it gets:",
-        "offer": "A person on the support team can give you the exact figure; "
-        "I can hand you over.",
-    },
-    "es": {
-        "price": "No encontré ese precio en el centro de ayuda.",
-        "duration": "No encontré ese plazo en el centro de ayuda.",
-        "quantity": "No encontré esa cifra ni ese límite en el centro de ayuda.",
-        "intro": "Esto es lo más cercano que dice:",
-        "offer": "Una persona del equipo de soporte puede darte el dato exacto; "
-        "puedo pasarte con ella.",
-    },
-}
-_SOURCES = {"en": "Sources", "es": "Fuentes"}
+_DECLINE = by_language("decline")
+_NOT_STATED = by_language("not_stated")
+_SOURCES = by_language("sources")
 OFF_TOPIC = "the question is about something the help center does not cover"
+# The product is right but no passage answers: a content gap.
+NOT_COVERED = "low confidence: no passage answers the question"
 # Words a help center's section on each kind of figure uses, to find that section lexically.
 _DETAIL_WORDS = {
     "en": {"price": "price pricing cost", "duration": "days period", "quantity": "limits maximum"},
@@ -83,6 +69,7 @@ class _Scored:
     unit: Unit
     hit: ArticleHit
     units: tuple[Unit, ...]
+    rank: int = 0  # the article's place among those read
 
 
 @dataclass(frozen=True)
@@ -95,31 +82,54 @@ class Assessment:
     detail: str | None  # the kind of figure the question asks for, if any
     ranked: tuple[_Scored, ...] = ()
     elsewhere: float = 0.0  # likeness to off-topic requests (off_topic.py); 0 when unknown
+    evidence: Evidence | None = None  # what the reader judges (reader.py); None if nothing found
 
 
 class ExtractiveAnswerer:
-    """Quotes and cites the help center, or declines; ``off_topic`` enables the off-topic
-    check (without it only the similarity threshold guards the scope)."""
+    """Quotes and cites the help center, or declines. ``reader`` judges whether what was found
+    answers the question (reader.py; the shipped one by default); ``off_topic`` supplies one
+    of its measurements, the likeness to requests about somewhere else (0 without it);
+    ``request_kinds`` judges, after the keyword guardrails, whether the kind of request is
+    one no help center serves (request_kind.py)."""
 
     def __init__(
         self,
         retriever: Retriever,
         embedder: Embedder,
-        relevance: Relevance | None = None,
+        reader: Reader | None = None,
         off_topic: OffTopicExamples | None = None,
+        request_kinds: KindJudge | None = None,
     ) -> None:
         self.retriever = retriever
         self.embedder = embedder
-        self.relevance = relevance or Relevance()
+        self._reader = reader
         self.off_topic = off_topic
+        self.request_kinds = request_kinds
 
-    def assess(self, question: str, filters: dict[str, object] | None = None) -> Assessment:
+    @property
+    def reader(self) -> Reader:
+        return self._reader or default_reader()
+
+    def assess(
+        self,
+        question: str,
+        filters: dict[str, object] | None = None,
+        exclude: frozenset[str] = frozenset(),
+        guardrails: bool = True,
+    ) -> Assessment:
+        """What retrieval found for ``question`` and the reader's measurements of it.
+
+        ``exclude`` (article ids) answers as if those articles were not in the knowledge base,
+        and ``guardrails=False`` skips the policy checks: both for the reader's training
+        (evals/reader_training.py), which asks questions without the article that answers
+        them to learn what a gap looks like."""
         language = detect_language(question)
         detail = asked_detail(question)
-        refused = decline_reason(question)
+        refused = decline_reason(question, self.request_kinds) if guardrails else None
         if refused:
             return Assessment(language, refused, 0.0, detail)
-        hits = self.retriever.search(question, k=3, filters=filters)
+        hits = self.retriever.search(question, k=3 + len(exclude), filters=filters)
+        hits = [hit for hit in hits if hit.article_id not in exclude]
         hits = self._readable(self._prefer_language(hits, language), language)[:3]
         passages = [(hit, rank) for rank, hit in enumerate(hits)]
         if detail:
@@ -129,7 +139,35 @@ class ExtractiveAnswerer:
         if not ranked:
             return Assessment(language, None, 0.0, detail, elsewhere=elsewhere)
         return Assessment(
-            language, None, ranked[0].similarity, detail, tuple(ranked), elsewhere=elsewhere
+            language,
+            None,
+            ranked[0].similarity,
+            detail,
+            tuple(ranked),
+            elsewhere=elsewhere,
+            evidence=self._evidence(question, language, ranked, elsewhere),
+        )
+
+    def _evidence(
+        self, question: str, language: str, ranked: list[_Scored], elsewhere: float
+    ) -> Evidence:
+        top = ranked[0]
+        others = [s.similarity for s in ranked if s.hit.article_id != top.hit.article_id]
+        target = language_of_locale(top.hit.locale)
+        rendered = question
+        if target != language:
+            rendered = self.retriever.translate(question, language, target) or question
+        coverage = self.retriever.coverage(rendered, target, top.hit.chunk_id)
+        return Evidence(
+            similarity=top.similarity,
+            margin=top.similarity - max(others) if others else 0.0,
+            multilingual=self.retriever.gist_similarity(question, top.hit.chunk_id),
+            elsewhere=elsewhere,
+            passage_coverage=coverage.passage,
+            article_coverage=coverage.article,
+            known_terms=coverage.known,
+            terms=coverage.terms,
+            cross_language=target != language,
         )
 
     def elsewhere(
@@ -148,41 +186,36 @@ class ExtractiveAnswerer:
         return self.off_topic.likeness(question, english, keep)
 
     def refusal(self, question: str, filters: dict[str, object] | None = None) -> str | None:
-        """Why the question is declined whatever passage is found: a guardrail, or it is about
-        something the help center does not cover (the LLM answerer's gate). Low similarity
-        alone is not a refusal: a model may still find the answer in the sources."""
-        found = self.assess(question, filters)
-        if found.refused or not found.ranked:
-            return found.refused
-        return OFF_TOPIC if self._off_topic(found) else None
+        """Why the question is declined before any model writes (the LLM answerer's gate): a
+        guardrail, or the reader finds the retrieved passages do not answer it (off topic, or
+        a gap in the help center). A model given passages that don't hold the answer guesses."""
+        return self.scope_reason(self.assess(question, filters))
+
+    def confidence(self, found: Assessment) -> float:
+        """The reader's probability that the passages found answer the question (0 when a
+        guardrail refused it or nothing was found)."""
+        if found.refused or found.evidence is None:
+            return 0.0
+        return self.reader.judge(found.evidence).probabilities["answer"]
 
     def scope_reason(self, found: Assessment) -> str | None:
         """Why an assessed question is declined, or None when it may be answered."""
         if found.refused:
             return found.refused
-        if not found.ranked:
+        if not found.ranked or found.evidence is None:
             return "no article matches the question"
-        if self._off_topic(found):
-            return OFF_TOPIC
-        if not self.relevance.confident(found.similarity):
-            return "low confidence"
-        return None
-
-    def _off_topic(self, found: Assessment) -> bool:
-        """The off-topic line, with a passage under the threshold judged as if it were at the
-        threshold. The decision is the same (under it the question is declined anyway); the
-        reason is not: a product question the help center lacks, with a weak passage, is a
-        content gap ("low confidence") even when it resembles an example a little."""
-        similarity = max(found.similarity, self.relevance.threshold)
-        return self.relevance.off_topic(similarity, found.elsewhere)
+        verdict = self.reader.judge(found.evidence)
+        if verdict.answerable:
+            return None
+        return OFF_TOPIC if verdict.likely == "elsewhere" else NOT_COVERED
 
     def answer(self, question: str, filters: dict[str, object] | None = None) -> Answer:
         found = self.assess(question, filters)
         language = found.language
         reason = self.scope_reason(found)
         if reason:
-            return _declined(language, found.similarity, reason)
-        ranked = list(found.ranked)
+            return _declined(language, self.confidence(found), reason)
+        ranked = self._with_whole_article(question, language, list(found.ranked))
         top = ranked[0]
         if found.detail:
             top = _stating(found.detail, ranked) or top
@@ -218,7 +251,7 @@ class ExtractiveAnswerer:
                 answer=f"{words[found.detail]} {words['intro']}\n\n{body}\n\n"
                 f"{words['offer']}\n\n{footer}",
                 citations=citations,
-                confidence=found.similarity,
+                confidence=self.confidence(found),
                 answered=False,
                 handoff=Handoff(True, f"the {found.detail} asked is not in the quoted passages"),
                 language=language,
@@ -226,11 +259,29 @@ class ExtractiveAnswerer:
         return Answer(
             answer=f"{body}\n\n{footer}",
             citations=citations,
-            confidence=found.similarity,
+            confidence=self.confidence(found),
             answered=True,
             handoff=Handoff(False),
             language=language,
         )
+
+    def _with_whole_article(
+        self, question: str, language: str, ranked: list[_Scored]
+    ) -> list[_Scored]:
+        """``ranked`` plus the units of the top article's other passages, best first.
+
+        The decision is taken on the passages retrieval found; the quote may come from
+        anywhere in the article that won: "how do I require 2FA for everyone" is answered by
+        the steps under "Require 2FA for everyone", not the lost-phone note in the passage
+        that happened to rank first. The other passages keep the top article's rank bonus.
+        """
+        top = ranked[0]
+        read = {s.hit.chunk_id for s in ranked}
+        others = [h for h in self.retriever.passages_of(top.hit) if h.chunk_id not in read]
+        if not others:
+            return ranked
+        more = self._best_units(question, language, [(h, top.rank) for h in others])
+        return sorted([*ranked, *more], key=lambda s: -s.score)
 
     @staticmethod
     def _prefer_language(hits: list[ArticleHit], language: str) -> list[ArticleHit]:
@@ -307,7 +358,7 @@ class ExtractiveAnswerer:
                 continue
             similarity = float(vector @ queries[target])
             bonus = _RANK_BONUS[rank] if rank < len(_RANK_BONUS) else 0.0
-            scored.append(_Scored(similarity + bonus, similarity, unit, hit, units))
+            scored.append(_Scored(similarity + bonus, similarity, unit, hit, units, rank))
         scored.sort(key=lambda s: -s.score)
         return scored
 
@@ -336,7 +387,7 @@ class ExtractiveAnswerer:
         words = top.unit.words
         following = [u for u in top.units if u.position == top.unit.position + 1]
         if top.unit.text.rstrip().endswith(":") and following and following[0].kind == "steps":
-            chosen.append(_Scored(top.score, top.similarity, following[0], top.hit, top.units))
+            chosen.append(replace(top, unit=following[0]))
             words += following[0].words
         for other in ranked[:6]:
             if words >= _MAX_WORDS or top.unit.kind == "steps":

@@ -10,18 +10,32 @@
 
 Both match the *kind* of request, in English and Spanish, never a product's vocabulary; no
 sentence of the sample help center and no answerable question of the shipped eval sets
-matches (tests/test_guardrails.py).
+matches (tests/test_guardrails.py). They are the fast first pass: ``decline_reason(question,
+kinds)`` then asks the request-kind model (request_kind.py), which judges the kind from
+examples and so also covers what no rule lists (other wordings, reading back stored secrets,
+acting on an account). Rules that only matched the phrasings of one question set were
+dropped once the model covered their kind (evals/RESULTS.md).
 """
 
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
-__all__ = ["ABOUT_THE_ASSISTANT", "decline_reason", "is_refusal", "out_of_policy",
-           "targets_the_assistant"]
+__all__ = ["ABOUT_THE_ASSISTANT", "REASONS", "KindJudge", "decline_reason", "is_refusal",
+           "out_of_policy", "targets_the_assistant"]
 
 ABOUT_THE_ASSISTANT = "the request is about the assistant, not the product"
 _OUTSIDE = " is outside what the help center covers"
+# Why each declined kind of request (request_kind.py) is declined; the keyword rules below
+# give the same reasons for the kinds they cover.
+REASONS = {
+    "instructions": ABOUT_THE_ASSISTANT,
+    "legal_advice": f"legal advice{_OUTSIDE}",
+    "others_data": f"another customer's data{_OUTSIDE}",
+    "secrets": f"reading back stored secrets (passwords, keys, card numbers){_OUTSIDE}",
+    "act_on_account": f"acting on an account (billing, users, settings){_OUTSIDE}",
+}
 
 _PATTERNS = [
     # English
@@ -32,10 +46,8 @@ _PATTERNS = [
     r"\b(prompt|instructions?|configuration)\b",
     r"\b(from now on|starting now),? you (are|will)\b",
     r"\b(developer|maintenance|debug|god|jailbreak)\s+mode\b",
-    r"\bwhat (were you|have you been) told\b",
     r"\b(text|words|conversation)\s+(above|you were given)\b|\bthe above text\b",
-    r"\b(my|your) instructions\b|\binstructed to\b|\bnot supposed to tell\b",
-    r"\bsystem_?prompt\b|\binitiali[sz]ation string\b",
+    r"\bsystem_?prompt\b",
     # Spanish
     r"\b(ignora|olvida|omite|salta)\b.{0,40}\b(instrucciones|reglas|indicaciones|prompt)\b",
     r"\b(prompt|instrucciones)\s+(del sistema|iniciales|originales|ocultas)\b",
@@ -51,13 +63,11 @@ _LEGAL_ADVICE = [
     r"(be\s+)?(legal|illegal|lawful|unlawful)\b",
     r"\blegally\b|\blegal advice\b",
     r"\b(sue|sued|suing|lawsuit|litigation)\b|\b(in|to|into)\s+(small[- ]claims\s+)?court\b",
-    # The legal consequences of the asker's own conduct: fines and penalties.
-    r"\bhow (big|much|large|high|bad) (is|are|would be|will be|could be) (the|a|our|my)\s+"
-    r"(fine|fines|penalty|penalties)\b|\b(get|be|being|are|were) (fined|penali[sz]ed)\b",
+    r"\b(get|be|being|are|were) (fined|penali[sz]ed)\b",
     r"\b(es|son|ser[ií]a|ser[aá]|ser[ií]an)\s+(legal|ilegal|l[ií]cito|il[ií]cito)\b",
     r"\blegalmente\b|\basesor[ií]a (legal|jur[ií]dica)\b",
     r"\b(demandar(nos|los|me)?|demanda judicial|juicio|tribunal(es)?|juzgado)\b",
-    r"\b(de )?cu[aá]nto (es|ser[ií]a|ser[aá]) la (multa|sanci[oó]n)\b|\bnos (multan|sancionan)\b",
+    r"\bnos (multan|sancionan)\b",
 ]
 # Another customer's or company's data: only the account's owner (or a public dashboard
 # they chose to share) may see it, and the assistant sees no account data at all.
@@ -91,16 +101,26 @@ def out_of_policy(question: str) -> str | None:
     return None
 
 
-def decline_reason(question: str) -> str | None:
-    """Why a question is declined before retrieval, or None when it may be answered."""
+class KindJudge(Protocol):
+    """Judges the kind of a request (request_kind.RequestKinds): one of ``REASONS``' values
+    when it is a kind the assistant declines, else None."""
+
+    def refusal(self, question: str) -> str | None: ...
+
+
+def decline_reason(question: str, kinds: KindJudge | None = None) -> str | None:
+    """Why a question is declined before retrieval, or None when it may be answered: the
+    keyword rules first (fast, and they explain themselves), then ``kinds``' model if given."""
     if targets_the_assistant(question):
         return ABOUT_THE_ASSISTANT
     policy = out_of_policy(question)
-    return f"{policy}{_OUTSIDE}" if policy else None
+    if policy:
+        return f"{policy}{_OUTSIDE}"
+    return kinds.refusal(question) if kinds is not None else None
 
 
 def is_refusal(reason: str | None) -> bool:
     """Whether a handoff reason is one of ``decline_reason``'s."""
-    return reason == ABOUT_THE_ASSISTANT or any(
+    return reason in REASONS.values() or any(
         reason == f"{name}{_OUTSIDE}" for name, _ in _POLICIES
     )

@@ -29,6 +29,7 @@ from assistant.catalog import Catalog
 from assistant.embeddings import Embedder, UseEmbedder, make_embedder
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.off_topic import OffTopicExamples
+from assistant.request_kind import RequestKinds
 from assistant.settings import Settings
 from assistant.vector_store import VectorStore, chroma_client
 
@@ -102,6 +103,7 @@ class Knowledge:
         if self.gist_embedder is not None:
             self.gist_embedder.embed_query("warm up")
         _ = self.off_topic  # embeds the off-topic examples (about a second)
+        _ = self.request_kinds  # trains the request-kind model (cached example vectors)
 
     def retriever(self, kb: KnowledgeBase) -> Retriever:
         from assistant.retrieval import Retriever
@@ -126,6 +128,16 @@ class Knowledge:
         if self.gist_embedder is None:
             return None
         return OffTopicExamples.load(self.embedder, self.gist_embedder)
+
+    @cached_property
+    def request_kinds(self) -> RequestKinds | None:
+        """The request-kind model (request_kind.py): pass it to ``guardrails.decline_reason``.
+        None without the multilingual embedder, which it needs to read Spanish."""
+        if self.gist_embedder is None:
+            return None
+        return RequestKinds.load(
+            self.gist_embedder, self.embedder, cache_dir=self.settings.model_cache
+        )
 
     @cached_property
     def chroma(self) -> Any:

@@ -1,331 +1,189 @@
-"""Language detection for questions and the BM25 analyzer (stemming, stop words) per language.
+"""Languages as configuration: the registry the analyzer, the detectors and retrieval read.
 
-Detection is deliberately small: the knowledge bases here are English and Spanish, and a
-stop-word vote plus Spanish-only characters tells those apart reliably even in short,
-lowercase, accent-less customer queries.
+A :class:`Language` says how to analyze text for BM25 (Snowball stemmer, stop words) and how
+to recognise it (stop words, cue words and characters that vote for it). Every rule that
+depends on a language reads its entry here; nothing elsewhere names Spanish or English.
+Adding French is one entry in ``LANGUAGES`` and its stop words in
+``assistant/data/stop_words_fr.txt`` (user-facing sentences live in ``messages.py``).
+
+Detection is a vote: each registered language counts the words of the text that are its stop
+or cue words (accents folded: customers type "como" for "cómo") plus twice the characters
+only it writes, and the language with most votes wins; with no evidence, or a tie with the
+default, the text is English. That tells English and Spanish apart reliably even in short,
+lowercase, accent-less customer questions. Languages that share many stop words (Spanish and
+French share "de", "la", "que", "en") need cue characters or words to stay apart.
+
+A document's language is its declared locale (``es-MX`` → ``es``); a document that declares
+none is detected from its text at ingest (:func:`detect_document_language`) and stored as its
+locale, so filters, the analyzer and the fusion weights all see it.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
-from functools import lru_cache
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 
 import Stemmer
 
-__all__ = ["SUPPORTED", "analyze", "detect_language", "is_stop_word", "language_of_locale"]
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "Language",
+    "analyze",
+    "detect_document_language",
+    "detect_language",
+    "fold",
+    "is_stop_word",
+    "language",
+    "language_of_locale",
+    "stop_words",
+]
 
-SUPPORTED = ("en", "es")
-
+_DATA = Path(__file__).parent / "data"
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
-
-_EN_STOP = frozenset(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "all",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "because",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "herself",
-        "him",
-        "himself",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "itself",
-        "just",
-        "me",
-        "more",
-        "most",
-        "my",
-        "myself",
-        "no",
-        "nor",
-        "not",
-        "now",
-        "of",
-        "off",
-        "on",
-        "once",
-        "only",
-        "or",
-        "other",
-        "our",
-        "ours",
-        "ourselves",
-        "out",
-        "over",
-        "own",
-        "same",
-        "she",
-        "should",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "theirs",
-        "them",
-        "themselves",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "yourself",
-        "yourselves",
-        "i'm",
-        "can't",
-        "don't",
-        "doesn't",
-        "isn't",
-        "won't",
-        "it's",
-        "i've",
-        "there's",
-        "what's",
-        "how's",
-    ]
-)
-_ES_STOP = frozenset(
-    [
-        "a",
-        "al",
-        "algo",
-        "algunas",
-        "algunos",
-        "ante",
-        "antes",
-        "como",
-        "con",
-        "contra",
-        "cual",
-        "cuales",
-        "cuando",
-        "de",
-        "del",
-        "desde",
-        "donde",
-        "durante",
-        "e",
-        "el",
-        "ella",
-        "ellas",
-        "ellos",
-        "en",
-        "entre",
-        "era",
-        "eran",
-        "es",
-        "esa",
-        "esas",
-        "ese",
-        "eso",
-        "esos",
-        "esta",
-        "estaba",
-        "estan",
-        "estar",
-        "estas",
-        "este",
-        "esto",
-        "estos",
-        "fue",
-        "fueron",
-        "ha",
-        "hay",
-        "hasta",
-        "la",
-        "las",
-        "le",
-        "les",
-        "lo",
-        "los",
-        "mas",
-        "me",
-        "mi",
-        "mis",
-        "mucho",
-        "muy",
-        "nada",
-        "ni",
-        "no",
-        "nos",
-        "nosotros",
-        "o",
-        "os",
-        "otra",
-        "otras",
-        "otro",
-        "otros",
-        "para",
-        "pero",
-        "poco",
-        "por",
-        "porque",
-        "puedo",
-        "puede",
-        "que",
-        "quien",
-        "se",
-        "sea",
-        "ser",
-        "si",
-        "sin",
-        "sobre",
-        "son",
-        "su",
-        "sus",
-        "tambien",
-        "te",
-        "tengo",
-        "tiene",
-        "tienen",
-        "todo",
-        "todos",
-        "tu",
-        "tus",
-        "un",
-        "una",
-        "uno",
-        "unos",
-        "usted",
-        "y",
-        "ya",
-        "yo",
-        "como",
-        "cómo",
-        "qué",
-        "cuál",
-        "cuándo",
-        "dónde",
-        "por",
-        "qué",
-        "quiero",
-        "necesito",
-        "hago",
-        "hacer",
-    ]
-)
-# Words that vote for Spanish but are too useful to drop from a Spanish query's terms.
-_ES_ONLY_HINTS = frozenset(
-    ["cómo", "qué", "cuál", "dónde", "cuándo", "porqué", "está", "están", "también"]
-)
+_LOCALE_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+# A document's language is settled by its opening: enough text for hundreds of stop words.
+_DOCUMENT_WORDS = 2_000
 
 
-def _fold(word: str) -> str:
+def fold(word: str) -> str:
+    """The word without accents ("configuración" → "configuracion")."""
     return "".join(c for c in unicodedata.normalize("NFD", word) if unicodedata.category(c) != "Mn")
 
 
-_ES_STOP_FOLDED = frozenset(_fold(w) for w in _ES_STOP)
+def stop_words(code: str) -> frozenset[str]:
+    """The words of ``assistant/data/stop_words_<code>.txt`` (one a line, ``#`` comments)."""
+    lines = (_DATA / f"stop_words_{code}.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip().lower() for w in lines if w.strip() and not w.startswith("#"))
+
+
+@dataclass(frozen=True)
+class Language:
+    """One language the analyzer and the detector know.
+
+    - ``code``: ISO 639-1, what locales start with (``es`` for ``es-MX``).
+    - ``name``: in English, for prompts ("Answer in Spanish").
+    - ``stemmer``: the Snowball algorithm PyStemmer runs (``Stemmer.algorithms()``), or None
+      to index words unstemmed.
+    - ``stop_words``: dropped by the analyzer, and votes for the language in detection.
+    - ``cue_words``: further words that vote for the language without being dropped.
+    - ``cue_characters``: characters that vote (twice) for the language ("ñ¿¡" for Spanish).
+    """
+
+    code: str
+    name: str
+    stemmer: str | None
+    stop_words: frozenset[str] = frozenset()
+    cue_words: frozenset[str] = frozenset()
+    cue_characters: str = ""
+    _folded_stop_words: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_folded_stop_words", frozenset(map(fold, self.stop_words)))
+
+    def is_stop_word(self, word: str) -> bool:
+        """``word`` (lowercase) is a stop word, with or without its accents."""
+        return word in self.stop_words or fold(word) in self._folded_stop_words
+
+    def votes(self, words: Iterable[str], text: str) -> int:
+        """How strongly ``words`` (lowercase, of ``text``) say they are in this language."""
+        count = sum(1 for w in words if self.is_stop_word(w) or w in self.cue_words)
+        if self.cue_characters:
+            count += 2 * sum(1 for ch in text if ch in self.cue_characters)
+        return count
+
+
+DEFAULT_LANGUAGE = "en"
+
+LANGUAGES: dict[str, Language] = {
+    entry.code: entry
+    for entry in (
+        Language("en", "English", "english", stop_words("en")),
+        Language(
+            "es",
+            "Spanish",
+            "spanish",
+            stop_words("es"),
+            cue_words=frozenset(
+                ["cómo", "qué", "cuál", "dónde", "cuándo", "porqué", "está", "están", "también"]
+            ),
+            cue_characters="ñ¿¡áéíóú",
+        ),
+    )
+}
+
+
+@cache
+def _unregistered(code: str) -> Language:
+    return Language(code, code, None)
+
+
+def language(code: str) -> Language:
+    """The registry's entry for ``code``; a language it lacks is analyzed without stemming or
+    stop words (its documents are still indexed and found by the multilingual model)."""
+    return LANGUAGES.get(code) or _unregistered(code)
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+
+
+def _vote(text: str, words: list[str]) -> str:
+    if not words:
+        return DEFAULT_LANGUAGE
+    tally = {code: entry.votes(words, text) for code, entry in LANGUAGES.items()}
+    best = max(tally.values())
+    if best == 0 or tally.get(DEFAULT_LANGUAGE) == best:
+        return DEFAULT_LANGUAGE
+    return next(code for code, votes in tally.items() if votes == best)
 
 
 def detect_language(text: str) -> str:
-    """'es' or 'en' (the default when the text gives no evidence)."""
-    words = [w.lower() for w in _WORD.findall(text)]
-    if not words:
-        return "en"
-    es = sum(1 for w in words if _fold(w) in _ES_STOP_FOLDED or w in _ES_ONLY_HINTS)
-    en = sum(1 for w in words if w in _EN_STOP)
-    es += 2 * sum(1 for ch in text if ch in "ñ¿¡áéíóú")
-    return "es" if es > en else "en"
+    """The registered language a question is written in (``DEFAULT_LANGUAGE`` when unsure)."""
+    return _vote(text, _words(text))
 
 
-@lru_cache(maxsize=4)
-def _stemmer(language: str) -> Stemmer.Stemmer:
-    return Stemmer.Stemmer({"en": "english", "es": "spanish"}.get(language, "english"))
+def detect_document_language(text: str) -> str:
+    """The registered language a document is written in, from its opening words.
+
+    The same vote as for questions over the first couple of thousand words: a page's stop
+    words outnumber the product names, code and URLs it quotes in another language.
+    """
+    matches = list(itertools.islice(_WORD.finditer(text), _DOCUMENT_WORDS))
+    opening = text[: matches[-1].end()] if matches else ""
+    return _vote(opening, _words(opening))
 
 
 def language_of_locale(locale: str) -> str:
-    """The analyzer language for a document locale ('es-MX' → 'es'; anything else → 'en')."""
-    return "es" if locale.lower().startswith("es") else "en"
+    """The language of a document locale: its primary subtag ('es-MX' → 'es'), the default
+    for an empty or malformed one. A code the registry lacks is kept ('de'): the multilingual
+    model still reads it, the analyzer only lowercases it."""
+    code = re.split(r"[-_]", locale.strip().lower(), maxsplit=1)[0]
+    return code if _LOCALE_LANGUAGE.match(code) else DEFAULT_LANGUAGE
 
 
-def is_stop_word(word: str, language: str) -> bool:
-    if language == "es":
-        return word in _ES_STOP or _fold(word) in _ES_STOP_FOLDED
-    return word in _EN_STOP
+def is_stop_word(word: str, language_code: str) -> bool:
+    return language(language_code).is_stop_word(word)
 
 
-def analyze(text: str, language: str = "en") -> list[str]:
+@cache
+def _stemmer(algorithm: str) -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(algorithm)
+
+
+def analyze(text: str, language_code: str = DEFAULT_LANGUAGE) -> list[str]:
     """Lowercase words without stop words, stemmed for the language and folded to ASCII.
 
     Folding after stemming makes "configuración" and "configuracion" one term, as customers
     type both.
     """
-    words = [w.lower().replace("’", "'") for w in _WORD.findall(text)]
-    kept = [w for w in words if not is_stop_word(w, language)]
-    return [_fold(s) for s in _stemmer(language).stemWords(kept)]
+    entry = language(language_code)
+    kept = [w for w in _words(text) if not entry.is_stop_word(w)]
+    if entry.stemmer is not None:
+        kept = _stemmer(entry.stemmer).stemWords(kept)
+    return [fold(s) for s in kept]

@@ -1,8 +1,10 @@
 """BM25 over chunks (bm25s), persisted beside the Chroma store and rebuilt from the catalog.
 
 Each chunk is analyzed in its document's language (Spanish articles get the Spanish
-stemmer); a question is analyzed in its detected language. The saved index records the
-catalog generation it was built from, so a stale index is noticed and rebuilt.
+stemmer, language.py). The retriever scores the documents of each language with the question
+as it reads in that language, analyzed the same way: the question itself for its own
+language, its rendering (crosslingual.py) for the others. The saved index records the catalog
+generation it was built from, so a stale index is noticed and rebuilt.
 """
 
 from __future__ import annotations
@@ -66,8 +68,26 @@ class LexicalIndex:
             model = bm25s.BM25.load(str(directory), show_progress=False)
         return cls(list(meta["ids"]), model, int(meta["generation"]))
 
+    def idf(self, terms: Sequence[str]) -> dict[str, float]:
+        """Inverse document frequency over chunks, ``log(1 + N / df)``, of each analyzed term
+        the index knows (unknown terms are left out)."""
+        if self._model is None:
+            return {}
+        vocab = self._model.vocab_dict
+        indptr = self._model.scores["indptr"]
+        total = len(self.chunk_ids)
+        out = {}
+        for term in terms:
+            token = vocab.get(term)
+            if token is not None:
+                df = max(1, int(indptr[token + 1] - indptr[token]))
+                out[term] = float(np.log1p(total / df))
+        return out
+
     def scores(self, question: str, language: str) -> np.ndarray:
-        """BM25 score of every chunk, in ``chunk_ids`` order (zeros when no term matches)."""
+        """BM25 score of every chunk for ``question`` analyzed in ``language``, in
+        ``chunk_ids`` order (zeros when no term matches). Only chunks analyzed in the same
+        language share its stems; the retriever keeps those."""
         if self._model is None:
             return np.zeros(0, dtype=np.float32)
         vocab = self._model.vocab_dict

