@@ -212,32 +212,32 @@ def _answerer(knowledge: Knowledge, base_url: str) -> LlmAnswerer:
     return answerer
 
 
-def _grace_period_source(knowledge: Knowledge) -> int:
-    """The prompt number of the article's opening passage (who may delete, the grace period)."""
+def _backups_source(knowledge: Knowledge) -> int:
+    """The prompt number of the passage on what happens to a deleted workspace's data."""
     hits = knowledge.retriever(knowledge.get("sample")).search(QUESTION, k=3)
-    return next(i for i, h in enumerate(hits, start=1) if "Only the Owner can do it" in h.body)
+    marker = "expires from backups within a further 30 days"
+    return next(i for i, h in enumerate(hits, start=1) if marker in h.body)
 
 
 def test_a_correct_paraphrase_from_the_model_is_served(sample_knowledge: Knowledge) -> None:
-    n = _grace_period_source(sample_knowledge)
-    reply = (f"Only the workspace Owner can delete it, and the deletion can still be undone "
-             f"during a 14-day grace period [{n}]. Deleting it removes its projects, tasks, "
-             f"comments and files, and members lose access [{n}].")  # fmt: skip
+    n = _backups_source(sample_knowledge)
+    reply = (f"Deleted workspaces get a 14-day grace period, after which their data leaves the "
+             f"live systems and, within a further 30 days, the backups too [{n}].")
     with ScriptedServer(reply) as model:
         answer = _answerer(sample_knowledge, model.base_url).answer(QUESTION)
 
     assert answer.generated_by == "llm", answer.fallback_reason
     assert answer.answered and not answer.stream_replaced
-    assert answer.answer.startswith("Only the workspace Owner can delete it")
+    assert answer.answer.startswith("Deleted workspaces get a 14-day grace period")
 
 
 def test_a_wrong_number_from_the_model_falls_back(sample_knowledge: Knowledge) -> None:
-    n = _grace_period_source(sample_knowledge)
-    reply = (f"After you delete a workspace you still have 21 days to change your mind and undo "
-             f"it [{n}].")  # fmt: skip
+    n = _backups_source(sample_knowledge)
+    reply = (f"Deleted workspaces get a 14-day grace period, after which their data leaves the "
+             f"live systems and, within a further 90 days, the backups too [{n}].")
     with ScriptedServer(reply) as model:
         answer = _answerer(sample_knowledge, model.base_url).answer(QUESTION)
 
     assert answer.generated_by == "extractive"
     assert answer.fallback_reason is not None and "number" in answer.fallback_reason
-    assert "21 days" not in answer.answer
+    assert "90 days" not in answer.answer
