@@ -6,9 +6,8 @@
 2. Split their best chunks into units (sentences; numbered steps stay whole).
 3. Score every unit against the question with the dense model (the question is first
    rendered in the article's language when they differ) plus a small bonus for the
-   retrieval rank; then the units of the top article's other passages too, and quote the
-   best unit, the list a lead-in sentence introduces, and a close runner-up from the same
-   passage.
+   retrieval rank, and quote the best unit, the list a lead-in sentence introduces, and a
+   close runner-up from the same passage.
 4. Decline when the reader (reader.py), a small learned model over what was found, judges
    that the passages do not answer the question: a gap in the help center, or a question
    about somewhere else. ``confidence`` is the reader's probability that they answer it.
@@ -215,7 +214,7 @@ class ExtractiveAnswerer:
         reason = self.scope_reason(found)
         if reason:
             return _declined(language, self.confidence(found), reason)
-        ranked = self._with_whole_article(question, language, list(found.ranked))
+        ranked = list(found.ranked)
         top = ranked[0]
         if found.detail:
             top = _stating(found.detail, ranked) or top
@@ -264,24 +263,6 @@ class ExtractiveAnswerer:
             handoff=Handoff(False),
             language=language,
         )
-
-    def _with_whole_article(
-        self, question: str, language: str, ranked: list[_Scored]
-    ) -> list[_Scored]:
-        """``ranked`` plus the units of the top article's other passages, best first.
-
-        The decision is taken on the passages retrieval found; the quote may come from
-        anywhere in the article that won: "how do I require 2FA for everyone" is answered by
-        the steps under "Require 2FA for everyone", not the lost-phone note in the passage
-        that happened to rank first. The other passages keep the top article's rank bonus.
-        """
-        top = ranked[0]
-        read = {s.hit.chunk_id for s in ranked}
-        others = [h for h in self.retriever.passages_of(top.hit) if h.chunk_id not in read]
-        if not others:
-            return ranked
-        more = self._best_units(question, language, [(h, top.rank) for h in others])
-        return sorted([*ranked, *more], key=lambda s: -s.score)
 
     @staticmethod
     def _prefer_language(hits: list[ArticleHit], language: str) -> list[ArticleHit]:

@@ -11,8 +11,8 @@ recommendations, personal, legal and business advice, small talk), embedded once
 with both models: MiniLM (English) and the multilingual USE, so a Spanish question meets
 English examples too. ``likeness`` is the mean cosine similarity of a question to its three
 nearest examples, averaged over the two models.
-The extractive answerer (scope.py) declines when that likeness exceeds what the question's
-best passage earns (``Relevance``): a question close to both the help center and the
+The likeness is one of the reader's measurements (reader.py), weighed there against how
+close the question's best passage is: a question close to both the help center and the
 examples ("my calendar shows every task twice" vs "uber charged me twice") still gets its
 answer, because its passage is close too.
 

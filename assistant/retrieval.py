@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -499,22 +499,6 @@ class Retriever:
             known=len(idf) / len(terms),
             terms=len(terms),
         )
-
-    def passages_of(self, hit: ArticleHit) -> list[ArticleHit]:
-        """Every passage of ``hit``'s article, as hits with the article's score (the answerer
-        quotes from the whole article, not only the passage that ranked best)."""
-        snap = self._fresh()
-        if hit.chunk_id not in snap.position:
-            return [hit]
-        return [
-            replace(
-                hit,
-                heading=snap.chunk_heading[i],
-                chunk_id=snap.chunk_ids[i],
-                body=snap.chunk_body[i],
-            )
-            for i in snap.chunks_of.get(hit.article_id, [])
-        ]
 
     def gist_similarity(self, question: str, chunk_id: str) -> float:
         """The multilingual model's similarity of the question to one passage (0 without it)."""
