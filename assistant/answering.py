@@ -39,6 +39,7 @@ def make_answerer(settings: Settings, knowledge: Knowledge, kb: KnowledgeBase) -
         knowledge.embedder,
         off_topic=knowledge.off_topic,
         request_kinds=knowledge.request_kinds,
+        pair_judge=knowledge.pair_judge,
     )
     if settings.answerer == "extractive":
         return extractive

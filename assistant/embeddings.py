@@ -33,8 +33,11 @@ __all__ = [
     "TorchMiniLMEmbedder",
     "UseEmbedder",
     "WordPieceCounter",
+    "export_bert",
     "make_embedder",
     "minilm_dir",
+    "onnx_session",
+    "quantize_int8",
 ]
 
 MAX_SEQ = 256
@@ -115,21 +118,11 @@ class OnnxMiniLMEmbedder:
     languages = MINILM_LANGUAGES
 
     def __init__(self, cache_dir: Path, quantized: bool = True, threads: int | None = None):
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         self.name = "minilm-onnx-int8" if quantized else "minilm-onnx"
         path = export_onnx(cache_dir, quantized=quantized)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
-        options.log_severity_level = 3
-        # Idle ONNX threads spin-wait by default; on 2 cores they then fight the USE encoder
-        # (numpy) and Chroma's threads in the same query. Off, a warm search took 13 ms
-        # instead of 29-32 ms here (Plausible questions, in-process median).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(
-            str(path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self._session = onnx_session(path, threads)
         self._tok = Tokenizer.from_file(str(minilm_dir() / "tokenizer.json"))
         # tokenizer.json pads every input to 128 and truncates there; we pad per batch and
         # read the model's full 256-piece window instead.
@@ -167,6 +160,20 @@ class OnnxMiniLMEmbedder:
         return _normalize(pooled)
 
 
+def onnx_session(path: Path, threads: int | None = None) -> Any:
+    """An onnxruntime CPU session for ``path``, quiet, its idle threads not spinning."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+    options.log_severity_level = 3
+    # Idle ONNX threads spin-wait by default; on 2 cores they then fight the USE encoder
+    # (numpy) and Chroma's threads in the same query. Off, a warm search took 13 ms
+    # instead of 29-32 ms here (Plausible questions, in-process median).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
 def export_onnx(cache_dir: Path, quantized: bool) -> Path:
     """Export the bundled MiniLM to ONNX once (and quantize it); later calls reuse the file."""
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -181,17 +188,11 @@ def export_onnx(cache_dir: Path, quantized: bool) -> Path:
         if not fp32.exists():
             _export_fp32(fp32)
         if quantized:
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            tmp = int8.with_suffix(".tmp.onnx")
-            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
-            tmp.replace(int8)
+            quantize_int8(fp32, int8)
     return target
 
 
 def _export_fp32(path: Path) -> None:
-    import warnings
-
     import torch
     from transformers import AutoModel
     from transformers.utils import logging as transformers_logging
@@ -217,6 +218,16 @@ def _export_fp32(path: Path) -> None:
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
 
+    export_bert(Encoder(), path, "last_hidden_state")
+
+
+def export_bert(module: Any, path: Path, output: str) -> None:
+    """Export a BERT-shaped torch module (input ids, attention mask, token types → ``output``)
+    to ONNX at ``path``, with dynamic batch and sequence axes."""
+    import warnings
+
+    import torch
+
     sample = torch.ones(2, 16, dtype=torch.long)
     axes = {0: "batch", 1: "sequence"}
     tmp = path.with_suffix(".tmp.onnx")
@@ -235,19 +246,27 @@ def _export_fp32(path: Path) -> None:
         )
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx\.")
         torch.onnx.export(
-            Encoder(),
+            module,
             (sample, sample, torch.zeros_like(sample)),
             str(tmp),
             input_names=["input_ids", "attention_mask", "token_type_ids"],
-            output_names=["last_hidden_state"],
+            output_names=[output],
             dynamic_axes={
-                name: axes
-                for name in ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")
+                name: axes for name in ("input_ids", "attention_mask", "token_type_ids", output)
             },
             opset_version=17,
             dynamo=False,
         )
     tmp.replace(path)
+
+
+def quantize_int8(source: Path, target: Path) -> None:
+    """int8 dynamic quantization of an ONNX model's weights (written atomically)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    tmp = target.with_suffix(".tmp.onnx")
+    quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8)
+    tmp.replace(target)
 
 
 class UseEmbedder:

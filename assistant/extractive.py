@@ -29,6 +29,7 @@ from assistant.guardrails import KindJudge, decline_reason, is_refusal
 from assistant.language import analyze, detect_language, language_of_locale
 from assistant.messages import by_language
 from assistant.off_topic import OffTopicExamples
+from assistant.pair_judge import Judge, default_pair_judge, passage_text
 from assistant.passages import Unit, split_units
 from assistant.reader import Evidence, Reader, default_reader
 from assistant.retrieval import ArticleHit, Retriever
@@ -47,6 +48,9 @@ _RANK_BONUS = (0.3, 0.1, 0.0)  # trust retrieval order unless a passage is far b
 _MAX_WORDS = 110
 # A unit that states the asked figure may replace the best one when it scores this close.
 _DETAIL_MARGIN = 0.1
+# The pair judge reads this many of the best units (each from another passage): the answer is
+# often the second or third, and three pairs fit the chat's latency budget.
+_JUDGED_UNITS = 3
 
 _DECLINE = by_language("decline")
 _NOT_STATED = by_language("not_stated")
@@ -98,16 +102,22 @@ class ExtractiveAnswerer:
         reader: Reader | None = None,
         off_topic: OffTopicExamples | None = None,
         request_kinds: KindJudge | None = None,
+        pair_judge: Judge | None = None,
     ) -> None:
         self.retriever = retriever
         self.embedder = embedder
         self._reader = reader
         self.off_topic = off_topic
         self.request_kinds = request_kinds
+        self._pair_judge = pair_judge
 
     @property
     def reader(self) -> Reader:
         return self._reader or default_reader()
+
+    @property
+    def pair_judge(self) -> Judge:
+        return self._pair_judge or default_pair_judge()
 
     def assess(
         self,
@@ -153,10 +163,9 @@ class ExtractiveAnswerer:
         top = ranked[0]
         others = [s.similarity for s in ranked if s.hit.article_id != top.hit.article_id]
         target = language_of_locale(top.hit.locale)
-        rendered = question
-        if target != language:
-            rendered = self.retriever.translate(question, language, target) or question
+        rendered = self.rendered(question, language, top.hit.locale)
         coverage = self.retriever.coverage(rendered, target, top.hit.chunk_id)
+        pairs = self.judged_pairs(question, language, ranked)
         return Evidence(
             similarity=top.similarity,
             margin=top.similarity - max(others) if others else 0.0,
@@ -167,7 +176,38 @@ class ExtractiveAnswerer:
             known_terms=coverage.known,
             terms=coverage.terms,
             cross_language=target != language,
+            pair=float(self.pair_judge.score_pairs(pairs).max()),
         )
+
+    def judged_pairs(
+        self, question: str, language: str, ranked: list[_Scored] | tuple[_Scored, ...]
+    ) -> list[tuple[str, str]]:
+        """The (question, passage) pairs the pair judge reads: the best unit of each of the
+        first few passages, the question rendered in each passage's language."""
+        pairs: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for scored in ranked:
+            if scored.hit.chunk_id in seen:
+                continue
+            seen.add(scored.hit.chunk_id)
+            hit = scored.hit
+            pairs.append(
+                (
+                    self.rendered(question, language, hit.locale),
+                    passage_text(hit.title, hit.heading, scored.unit.text),
+                )
+            )
+            if len(pairs) == _JUDGED_UNITS:
+                break
+        return pairs
+
+    def rendered(self, question: str, language: str, locale: str) -> str:
+        """The question as read against a passage in ``locale`` (rendered word by word into
+        that language when it differs from the question's)."""
+        target = language_of_locale(locale)
+        if target == language:
+            return question
+        return self.retriever.translate(question, language, target) or question
 
     def elsewhere(
         self, question: str, language: str | None = None, set_aside: np.ndarray | None = None
@@ -325,9 +365,7 @@ class ExtractiveAnswerer:
         for hit, _, _, _ in candidates:
             target = language_of_locale(hit.locale)
             if target not in queries:
-                rendered = question
-                if target != language:
-                    rendered = self.retriever.translate(question, language, target) or question
+                rendered = self.rendered(question, language, hit.locale)
                 renderings[target] = rendered
                 queries[target] = self.embedder.embed_query(rendered)
         vectors = self._unit_vectors(candidates)

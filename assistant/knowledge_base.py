@@ -34,6 +34,7 @@ from assistant.settings import Settings
 from assistant.vector_store import VectorStore, chroma_client
 
 if TYPE_CHECKING:
+    from assistant.pair_judge import Judge
     from assistant.retrieval import Retriever
 
 __all__ = ["Knowledge", "KnowledgeBase", "validate_kb_name"]
@@ -104,6 +105,7 @@ class Knowledge:
             self.gist_embedder.embed_query("warm up")
         _ = self.off_topic  # embeds the off-topic examples (about a second)
         _ = self.request_kinds  # trains the request-kind model (cached example vectors)
+        self.pair_judge.score_pairs([("warm up", "warm up")])
 
     def retriever(self, kb: KnowledgeBase) -> Retriever:
         from assistant.retrieval import Retriever
@@ -138,6 +140,13 @@ class Knowledge:
         return RequestKinds.load(
             self.gist_embedder, self.embedder, cache_dir=self.settings.model_cache
         )
+
+    @cached_property
+    def pair_judge(self) -> Judge:
+        """The reader's cross-encoder (pair_judge.py), in onnxruntime; exported on first use."""
+        from assistant.pair_judge import serving_judge
+
+        return serving_judge(self.settings.model_cache)
 
     @cached_property
     def chroma(self) -> Any:

@@ -17,13 +17,16 @@ logistic regression over a few measurements that mean the same on any help cente
   the article never uses: "whiteboard", "SAML");
 - ``known_terms``: the share of the question's terms the knowledge base uses at all;
 - ``terms``: how many terms the question has (log); ``cross_language``: 1 when the question
-  is in another language than the passage (every measure above is then noisier).
+  is in another language than the passage (every measure above is then noisier);
+- ``pair``: the pair judge's best logit over the first few passages (pair_judge.py), a
+  cross-encoder that reads question and passage together.
 
-It is trained by ``python -m evals.reader_training`` on questions generated from the
-knowledge bases themselves (a section's heading asked with and without its article in the
-index), the development question sets, and requests about other products; test sets are
-never used. The weights ship in ``assistant/data/reader.json`` with the leave-one-knowledge-
-base-out figures of the run that made them.
+It is trained by ``python -m evals.reader_training`` (after the pair judge, whose scores
+are one of its features) on the development question sets as asked of their knowledge bases,
+the same questions asked with their gold articles taken out (synthetic gaps), other
+products' questions and the off-topic examples; test sets are never used. The weights ship
+in ``assistant/data/reader.json`` with the command that made them; evals/RESULTS.md has the
+leave-one-knowledge-base-out figures.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ FEATURES = (
     "known_terms",
     "terms",
     "cross_language",
+    "pair",
 )
 
 
@@ -67,6 +71,7 @@ class Evidence:
     known_terms: float
     terms: int
     cross_language: bool
+    pair: float
 
     def vector(self) -> np.ndarray:
         return np.array(
@@ -80,6 +85,7 @@ class Evidence:
                 self.known_terms,
                 math.log1p(self.terms),
                 float(self.cross_language),
+                self.pair,
             ],
             dtype=np.float64,
         )

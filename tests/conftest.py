@@ -9,6 +9,7 @@ edits) lives under the test's own ``tmp_path``.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import socket
@@ -25,6 +26,7 @@ from typer.testing import CliRunner
 
 from assistant.embeddings import OnnxMiniLMEmbedder, UseEmbedder, WordPieceCounter, export_onnx
 from assistant.knowledge_base import Knowledge
+from assistant.pair_judge import OnnxPairJudge, serving_judge
 from assistant.settings import Settings
 from ingest.sync import sync_path
 
@@ -67,9 +69,11 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The ONNX export of the bundled MiniLM (the default embedder), built once (about 5 s)."""
+    """The ONNX exports of the bundled MiniLM (the default embedder) and of the pair judge,
+    built once (about 5 s and 20 s)."""
     directory = tmp_path_factory.mktemp("models")
     export_onnx(directory, quantized=False)
+    serving_judge(directory)
     return directory
 
 
@@ -97,7 +101,13 @@ def knowledge_with(settings: Settings, embedders: tuple[OnnxMiniLMEmbedder, UseE
     link_models(settings.data_dir, model_dir)
     knowledge = Knowledge(settings)
     knowledge.__dict__["embedder"], knowledge.__dict__["gist_embedder"] = embedders
+    knowledge.__dict__["pair_judge"] = _served_judge(model_dir)
     return knowledge
+
+
+@functools.lru_cache(maxsize=1)
+def _served_judge(model_dir: Path) -> OnnxPairJudge:
+    return serving_judge(model_dir)
 
 
 # --- per test -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ def answerer(sample_knowledge) -> ExtractiveAnswerer:
         sample_knowledge.retriever(kb),
         sample_knowledge.embedder,
         off_topic=sample_knowledge.off_topic,
+        pair_judge=sample_knowledge.pair_judge,
     )
 
 

@@ -68,7 +68,8 @@ def llm_answerer(
 
 def extractive_answer(knowledge: Knowledge, kb: KnowledgeBase, question: str) -> Answer:
     return ExtractiveAnswerer(
-        knowledge.retriever(kb), knowledge.embedder, off_topic=knowledge.off_topic
+        knowledge.retriever(kb), knowledge.embedder, off_topic=knowledge.off_topic,
+        pair_judge=knowledge.pair_judge,
     ).answer(question)
 
 
@@ -220,7 +221,7 @@ def test_only_questions_the_reader_finds_answered_by_the_passages_reach_the_mode
     """The sufficiency check: a model handed passages that don't hold the answer guesses."""
     extractive = ExtractiveAnswerer(
         sample_knowledge.retriever(sample), sample_knowledge.embedder,
-        off_topic=sample_knowledge.off_topic,
+        off_topic=sample_knowledge.off_topic, pair_judge=sample_knowledge.pair_judge,
     )
     assert (extractive.refusal(question) is None) == reaches
     with ScriptedServer("I don't know.") as model:

@@ -39,7 +39,7 @@ def answerer(sample_knowledge) -> ExtractiveAnswerer:
     kb = sample_knowledge.get("sample")
     return ExtractiveAnswerer(
         sample_knowledge.retriever(kb), sample_knowledge.embedder,
-        off_topic=sample_knowledge.off_topic,
+        off_topic=sample_knowledge.off_topic, pair_judge=sample_knowledge.pair_judge,
     )
 
 
@@ -129,7 +129,8 @@ def test_a_help_center_that_covers_an_examples_subject_answers_it(knowledge, tmp
     assert sync_path(knowledge, "sheets", docs).ok
     kb = knowledge.get("sheets")
     sheets = ExtractiveAnswerer(
-        knowledge.retriever(kb), knowledge.embedder, off_topic=knowledge.off_topic
+        knowledge.retriever(kb), knowledge.embedder, off_topic=knowledge.off_topic,
+        pair_judge=knowledge.pair_judge,
     )
     assert knowledge.off_topic is not None
     _, units, gists = sheets.retriever.answer_vectors()

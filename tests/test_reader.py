@@ -10,7 +10,10 @@ from evals.reader_training import Row, choose_threshold, decisions, fit_reader, 
 
 
 def evidence(similarity: float, elsewhere: float = 0.2, coverage: float = 0.8) -> Evidence:
-    return Evidence(similarity, 0.1, similarity, elsewhere, coverage, coverage, 1.0, 4, False)
+    pair = 8 * (coverage - 0.6)  # the pair judge's logit: high when the passage answers
+    return Evidence(
+        similarity, 0.1, similarity, elsewhere, coverage, coverage, 1.0, 4, False, pair
+    )
 
 
 def rows(kb: str, rng: np.random.Generator, n: int = 40, shift: float = 0.0) -> list[Row]:
