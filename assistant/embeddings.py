@@ -262,11 +262,23 @@ def export_bert(module: Any, path: Path, output: str) -> None:
 
 def quantize_int8(source: Path, target: Path) -> None:
     """int8 dynamic quantization of an ONNX model's weights (written atomically)."""
+    import logging
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    tmp = target.with_suffix(".tmp.onnx")
-    quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8)
-    tmp.replace(target)
+    def advice(record: logging.LogRecord) -> bool:
+        # onnxruntime logs, on the root logger, its advice to pre-process first (shape
+        # inference for static quantization): no news for a dynamic one, noise in the CLI.
+        return not record.getMessage().startswith("Please consider to run pre-processing")
+
+    root = logging.getLogger()
+    root.addFilter(advice)
+    try:
+        tmp = target.with_suffix(".tmp.onnx")
+        quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8)
+        tmp.replace(target)
+    finally:
+        root.removeFilter(advice)
 
 
 class UseEmbedder:
