@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from assistant.reader import CLASSES, FEATURES, READER_FILE, Evidence, Reader
-from evals.reader_training import Row, choose_threshold, decisions, fit_reader, leave_one_out
+from evals.reader_training import (
+    Row,
+    choose_threshold,
+    decisions,
+    fit_reader,
+    leave_one_out,
+    stacked,
+)
 
 
 def evidence(similarity: float, elsewhere: float = 0.2, coverage: float = 0.8) -> Evidence:
@@ -78,6 +85,29 @@ def test_leave_one_out_never_fits_on_the_held_out_kb_or_its_questions():
     assert readers["c"].threshold == alone.threshold
     # c's reader, never having seen c, declines c's shifted gaps less than a's reader does.
     assert decisions(readers["c"], c)["wrong_declines"] <= 0.05
+
+
+class _Constant:
+    """A judge whose every logit is one number: which judge scored a row shows in its column."""
+
+    def __init__(self, logit: float) -> None:
+        self.logit = logit
+
+    def score_pairs(self, pairs):
+        return np.full(len(pairs), self.logit, dtype=np.float32)
+
+
+def test_stacked_rows_are_scored_by_the_judge_that_never_saw_their_kb():
+    pairs = (("how do I export?", "Export › Steps: open settings"),)
+    made = [
+        Row(kb, source, f"{kb}-{i}", "how-to", "answer", evidence(0.7).vector(), True, pairs)
+        for i, (kb, source) in enumerate([("a", "a"), ("b", "b"), ("a", "c"), ("b", "a")])
+    ]
+    out = stacked(made, {"a": _Constant(-1.0), "b": _Constant(2.0)})
+    pair = FEATURES.index("pair")
+    assert [r.question_id for r in out] == [r.question_id for r in made]  # order kept
+    assert [r.features[pair] for r in out] == [-1.0, 2.0, -1.0, 2.0]
+    assert out[0].features[0] == made[0].features[0]  # only the pair column changes
 
 
 def test_the_shipped_reader_matches_the_features_it_is_given():
