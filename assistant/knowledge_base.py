@@ -28,6 +28,7 @@ from assistant.access import DEFAULT_TENANT
 from assistant.catalog import Catalog
 from assistant.embeddings import Embedder, UseEmbedder, make_embedder
 from assistant.errors import ErrorCode, LearnloopError
+from assistant.language import load_detector
 from assistant.off_topic import OffTopicExamples
 from assistant.request_kind import RequestKinds
 from assistant.settings import Settings
@@ -106,6 +107,7 @@ class Knowledge:
         _ = self.off_topic  # embeds the off-topic examples (about a second)
         _ = self.request_kinds  # trains the request-kind model (cached example vectors)
         self.pair_judge.score_pairs([("warm up", "warm up")])
+        load_detector()
 
     def retriever(self, kb: KnowledgeBase) -> Retriever:
         from assistant.retrieval import Retriever

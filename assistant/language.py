@@ -8,10 +8,14 @@ Adding French is one entry in ``LANGUAGES`` and its stop words in
 
 Detection is a vote: each registered language counts the words of the text that are its stop
 or cue words (accents folded: customers type "como" for "cómo") plus twice the characters
-only it writes, and the language with most votes wins; with no evidence, or a tie with the
-default, the text is English. That tells English and Spanish apart reliably even in short,
-lowercase, accent-less customer questions. Languages that share many stop words (Spanish and
-French share "de", "la", "que", "en") need cue characters or words to stay apart.
+only it writes, and the language with most votes wins; a tie with the default language goes
+to the default (English). That tells English and Spanish apart reliably in short, lowercase,
+accent-less questions as long as they have a stop word. A search-box query often has none
+("cambiar zona horaria", "modo oscuro"): then a character n-gram model of the registered
+languages (the ``lingua`` package, whose models ship inside it) decides, and only when it
+finds one language at least twice as likely as the others together; else the text is
+English. Languages that share many stop words (Spanish and French share "de", "la", "que",
+"en") need cue characters or words to stay apart.
 
 A document's language is its declared locale (``es-MX`` → ``es``); a document that declares
 none is detected from its text at ingest (:func:`detect_document_language`) and stored as its
@@ -29,6 +33,7 @@ from functools import cache
 from pathlib import Path
 
 import Stemmer
+from lingua import IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
 
 __all__ = [
     "DEFAULT_LANGUAGE",
@@ -41,6 +46,7 @@ __all__ = [
     "is_stop_word",
     "language",
     "language_of_locale",
+    "load_detector",
     "stop_words",
 ]
 
@@ -49,6 +55,9 @@ _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 _LOCALE_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 # A document's language is settled by its opening: enough text for hundreds of stop words.
 _DOCUMENT_WORDS = 2_000
+# The n-gram model names a language only when it is at least twice as likely as all the
+# others together (the odds request_kind.py refuses at), else the text is the default's.
+_SURE = 2 / 3
 
 
 def fold(word: str) -> str:
@@ -138,9 +147,44 @@ def _vote(text: str, words: list[str]) -> str:
         return DEFAULT_LANGUAGE
     tally = {code: entry.votes(words, text) for code, entry in LANGUAGES.items()}
     best = max(tally.values())
-    if best == 0 or tally.get(DEFAULT_LANGUAGE) == best:
+    if best == 0:
+        return _ngram_guess(text)
+    if tally.get(DEFAULT_LANGUAGE) == best:
         return DEFAULT_LANGUAGE
     return next(code for code, votes in tally.items() if votes == best)
+
+
+@cache
+def _ngram_model(registered: tuple[str, ...]) -> LanguageDetector | None:
+    """Character n-gram models of the ``registered`` languages that lingua knows (None if
+    fewer than two: there is nothing to tell apart)."""
+    codes = []
+    for code in registered:
+        try:
+            codes.append(IsoCode639_1.from_str(code))
+        except ValueError:
+            continue
+    if len(codes) < 2:
+        return None
+    builder = LanguageDetectorBuilder.from_iso_codes_639_1(*codes)
+    return builder.with_preloaded_language_models().build()
+
+
+def load_detector() -> None:
+    """Load the n-gram models now rather than on the first short query (about 0.2 s)."""
+    _ngram_model(tuple(sorted(LANGUAGES)))
+
+
+def _ngram_guess(text: str) -> str:
+    """The registered language the n-gram model is sure of for ``text``, else the default."""
+    model = _ngram_model(tuple(sorted(LANGUAGES)))
+    if model is None:
+        return DEFAULT_LANGUAGE
+    values = model.compute_language_confidence_values(text)
+    if not values or values[0].value < _SURE:
+        return DEFAULT_LANGUAGE
+    code = values[0].language.iso_code_639_1.name.lower()
+    return code if code in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def detect_language(text: str) -> str:

@@ -52,6 +52,24 @@ def test_a_registered_language_is_detected_and_analyzed(french):
     assert language_of_locale("fr-CA") == "fr"
 
 
+@pytest.mark.parametrize(("query", "language"), [
+    # Search-box queries without a stop word: the n-gram model decides.
+    ("modo oscuro", "es"),
+    ("borrar etiquetas", "es"),
+    ("notificaciones correo", "es"),
+    ("dark mode", "en"),
+    ("csv export", "en"),
+    ("sso", "en"),
+    ("Exportar CSV API webhook", "en"),  # not sure either way: the default
+])
+def test_a_query_without_stop_words_is_detected_by_its_characters(query, language):
+    assert detect_language(query) == language
+
+
+def test_the_ngram_model_covers_every_registered_language(french):
+    assert detect_language("exporter tâches") == "fr"
+
+
 def test_a_registered_language_stems_its_documents_in_the_lexical_index(french):
     texts = ["Exporter les tâches du projet", "Inviter des collègues"]
     index = LexicalIndex.build(["a", "b"], texts, ["fr", "fr"], generation=1)
