@@ -84,7 +84,10 @@ class ChatTurn:
             )
         kb = knowledge.get(kb_name, tenant=caller.tenant)
         if session_id is None:
-            return cls(question, kb.name, "", list(history or []), caller, knowledge,
+            # Only the last earlier question is searched with a follow-up, and never more of
+            # it than a question may hold (callers check the history's lengths themselves).
+            previous = [text[: settings.max_query_chars] for text in (history or [])[-1:]]
+            return cls(question, kb.name, "", previous, caller, knowledge,
                        conversations, event_log, learning=learning, settings=settings)
         session = conversations.session(session_id, caller)
         if session is None:

@@ -128,7 +128,7 @@ async def chat_completions(
     """A cited answer (or an honest decline) as a ``chat.completion``, or as
     ``chat.completion.chunk`` server-sent events ending in ``data: [DONE]`` when ``stream``
     is true. Bad input is refused with a JSON 4xx before any stream opens."""
-    question, earlier = _question_and_history(body.messages)
+    question, earlier = _question_and_history(body.messages, settings.max_query_chars)
     # Without a session id, the request's earlier user messages are the history.
     turn = ChatTurn.validate(
         question, body.model, body.session_id, caller, knowledge, conversations, settings,
@@ -210,13 +210,21 @@ def completion_text(answer: Answer) -> str:
     return text + "\n\nSources:\n" + "\n".join(lines)
 
 
-def _question_and_history(messages: list[CompletionMessage]) -> tuple[str, list[str]]:
-    """The last user message is the question; the user messages before it, its history."""
+def _question_and_history(
+    messages: list[CompletionMessage], limit: int
+) -> tuple[str, list[str]]:
+    """The last user message is the question; the user messages before it, its history.
+
+    Every user message is a question and has the question's length limit: an earlier one is
+    searched together with a short follow-up, so an unbounded one would make any turn as
+    expensive as its sender likes. (The last one is checked with the question.)"""
     texts: list[str] = []
+    where: list[int] = []
     for i, message in enumerate(messages):
         text = _text(message, i)
         if message.role == "user":
             texts.append(text)
+            where.append(i)
     if not texts:
         raise LearnloopError(
             ErrorCode.invalid_input,
@@ -225,6 +233,13 @@ def _question_and_history(messages: list[CompletionMessage]) -> tuple[str, list[
     question = texts[-1]
     if not question.strip():
         raise LearnloopError(ErrorCode.invalid_input, "the last user message is empty")
+    for i, text in zip(where[:-1], texts[:-1], strict=True):
+        if len(text.strip()) > limit:
+            raise LearnloopError(
+                ErrorCode.invalid_input,
+                f"messages[{i}]: a user message is {len(text.strip())} characters; "
+                f"the limit is {limit}",
+            )
     return question, [t for t in texts[:-1] if t.strip()]
 
 

@@ -171,6 +171,11 @@ def test_langchain_chat_openai_invoke_and_stream(server):
     ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]}, 422,
      "only text parts"),
     ({"messages": [{"role": "user", "content": "x" * 2001}]}, 422, "limit is 2000"),
+    # An earlier question is searched with a short follow-up: it has the same limit.
+    ({"messages": [{"role": "user", "content": "x" * 300_000},
+                   {"role": "assistant", "content": "ok"},
+                   {"role": "user", "content": "and on mobile?"}]}, 422,
+     "messages[0]: a user message is 300000 characters; the limit is 2000"),
     ({"messages": "how do I export?"}, 422, "messages"),
     ({"messages": [{"role": "user", "content": 42}]}, 422, "content"),
     ({"model": 42}, 422, "model"),
