@@ -90,6 +90,10 @@ class KnowledgeBase:
         return lock
 
 
+# How long a replaced embedded Chroma client stays open for queries already running on it.
+RETIRED_CHROMA_GRACE_S = 30.0
+
+
 class Knowledge:
     """Builds the expensive parts once (model, stores) and hands out knowledge bases."""
 
@@ -170,10 +174,16 @@ class Knowledge:
             identifier = str(getattr(client, "_identifier", ""))
             # Forget the cached system for this path only; old client objects that are still
             # answering a query resolve the same identifier to the new system.
-            SharedSystemClient._identifier_to_system.pop(identifier, None)
+            system = SharedSystemClient._identifier_to_system.pop(identifier, None)
             SharedSystemClient._identifier_to_refcount.pop(identifier, None)
             for kb in self._kbs.values():
                 kb.__dict__.pop("store", None)
+        if system is not None:
+            # The old system holds files, threads and SQLite connections until stopped; a
+            # query already running on it (milliseconds) finishes first.
+            timer = threading.Timer(RETIRED_CHROMA_GRACE_S, system.stop)
+            timer.daemon = True
+            timer.start()
 
     def kb_root(self, tenant: str = DEFAULT_TENANT) -> Path:
         if tenant == DEFAULT_TENANT:

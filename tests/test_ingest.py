@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
 
+from assistant import knowledge_base
 from assistant.cli import app
 from assistant.lexical import LexicalIndex
 from assistant.retrieval import Retriever
@@ -196,3 +199,24 @@ def test_missing_path_is_an_error(knowledge, tmp_path):
 
     with pytest.raises(LearnloopError, match="does not exist"):
         ingest(knowledge, tmp_path / "nowhere")
+
+
+def test_a_reopened_vector_store_releases_the_old_one(knowledge, mini_kb, monkeypatch):
+    """The server reopens embedded Chroma whenever another process ingested; the client it
+    replaces is stopped (after a grace period, zero here), so open files stay flat."""
+    monkeypatch.setattr(knowledge_base, "RETIRED_CHROMA_GRACE_S", 0.0)
+    assert sync_path(knowledge, "docs", mini_kb).ok
+    vector = knowledge.embedder.embed_query("export")
+
+    def reopen_and_query() -> None:
+        knowledge.reopen_vectors()
+        assert knowledge.get("docs").store.query(vector, 3, None)
+        for thread in threading.enumerate():
+            if isinstance(thread, threading.Timer):
+                thread.join(10)
+
+    reopen_and_query()
+    opened = len(os.listdir("/proc/self/fd"))
+    for _ in range(5):
+        reopen_and_query()
+    assert len(os.listdir("/proc/self/fd")) <= opened + 2
