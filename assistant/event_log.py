@@ -18,7 +18,7 @@ from assistant.database import Database
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.events import Event, EventRow
 
-__all__ = ["EventLog"]
+__all__ = ["HOST", "EventLog", "user_sender"]
 
 _MIGRATIONS = (
     """
@@ -38,8 +38,42 @@ _MIGRATIONS = (
     CREATE INDEX IF NOT EXISTS events_by_account ON events (tenant, account_id, ts_ms);
     CREATE INDEX IF NOT EXISTS events_by_user ON events (tenant, user_id, ts_ms)
     """,
+    # 2: event ids are unique per sender: an end user's id must not suppress the host's
+    # event that happens to use it. Rows sent before are the host's ('').
+    """
+    CREATE TABLE events_v2 (
+        seq {SERIAL_PK},
+        tenant TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        user_id TEXT,
+        subject TEXT,
+        ts_ms {BIGINT} NOT NULL,
+        properties TEXT NOT NULL,
+        received_ms {BIGINT} NOT NULL,
+        UNIQUE (tenant, sender, id)
+    );
+    INSERT INTO events_v2 (tenant, sender, id, type, account_id, user_id, subject, ts_ms,
+        properties, received_ms)
+        SELECT tenant, '', id, type, account_id, user_id, subject, ts_ms, properties,
+        received_ms FROM events ORDER BY seq;
+    DROP TABLE events;
+    ALTER TABLE events_v2 RENAME TO events;
+    CREATE INDEX events_by_account ON events (tenant, account_id, ts_ms);
+    CREATE INDEX events_by_user ON events (tenant, user_id, ts_ms)
+    """,
 )
+# Who sent an event, for its id's uniqueness: the host (API keys, the server itself, imports)
+# or one end user (their token).
+HOST = ""
 _COLUMNS = "account_id, user_id, type, subject, ts_ms, properties"
+
+
+def user_sender(user_id: str) -> str:
+    """The sender an end user's own events are stored under."""
+    return f"user:{user_id}"
 
 
 class EventLog:
@@ -47,13 +81,18 @@ class EventLog:
         self.db = db
         db.migrate("events", _MIGRATIONS)
 
-    def append(self, tenant: str, events: Sequence[Event]) -> tuple[int, int]:
+    def append(
+        self, tenant: str, events: Sequence[Event], sender: str = HOST
+    ) -> tuple[int, int]:
         """Store a batch atomically; returns (accepted, duplicates). A duplicate is an event
-        whose id this tenant already sent (a retry) — or that repeats within the batch."""
+        whose id this sender already sent to this tenant (a retry) — or that repeats within
+        the batch. ``sender``: ``HOST``, or ``user_sender(user_id)`` for an end user's own
+        client, so the ids a user picks never collide with the host's."""
         received = int(time.time() * 1000)
         rows = [
             (
                 tenant,
+                sender,
                 e.id,
                 e.type,
                 e.account_id,
@@ -67,9 +106,9 @@ class EventLog:
         ]
         with self.db.transaction() as tx:
             accepted = tx.executemany(
-                "INSERT INTO events (tenant, id, type, account_id, user_id, subject, ts_ms, "
-                "properties, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (tenant, id) DO NOTHING",
+                "INSERT INTO events (tenant, sender, id, type, account_id, user_id, subject, "
+                "ts_ms, properties, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (tenant, sender, id) DO NOTHING",
                 rows,
             )
         return accepted, len(rows) - accepted

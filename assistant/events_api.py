@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from assistant.access import Caller
 from assistant.dependencies import CallerDep, EventLogDep, SettingsDep
 from assistant.errors import ErrorCode, LearnloopError
+from assistant.event_log import HOST, user_sender
 from assistant.events import EVENT_TYPES, Event, EventError, validate_event
 
 __all__ = ["USER_EVENT_TYPES", "router"]
@@ -60,7 +61,11 @@ async def post_events(
             continue
         seen.add(event.id)
         valid.append(event)
-    accepted, duplicates = await run_in_threadpool(events_log.append, caller.tenant, valid)
+    # An end user's ids are theirs alone: they cannot suppress the host's events.
+    sender = user_sender(caller.user_id) if caller.is_end_user and caller.user_id else HOST
+    accepted, duplicates = await run_in_threadpool(
+        events_log.append, caller.tenant, valid, sender
+    )
     duplicates += len(body.events) - len(errors) - len(valid)
     return {"accepted": accepted, "duplicates": duplicates, "errors": errors}
 

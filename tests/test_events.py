@@ -18,7 +18,7 @@ from assistant.access import AccessRegistry
 from assistant.api import create_app
 from assistant.cli import app as cli_app
 from assistant.database import open_database
-from assistant.event_log import EventLog
+from assistant.event_log import _MIGRATIONS, EventLog
 from assistant.events import EventError, validate_event
 
 WRITER = Path(__file__).with_name("event_writer.py")
@@ -247,7 +247,42 @@ def test_migrations_run_once_and_are_recorded(database_url):
     EventLog(open_database(database_url, Path(".")))
     versions = first.db.fetchall(
         "SELECT component, version FROM schema_migrations WHERE component = 'events'")
-    assert versions == [("events", 1)]
+    assert versions == [("events", 1), ("events", 2)]
+
+
+def test_an_end_users_event_id_never_suppresses_the_hosts(client):
+    """Ids are unique per sender: a user who sends 'ticket-4711' first does not make the
+    host's support_ticket with that id a duplicate, and each side's retry still is one."""
+    registry: AccessRegistry = client.app.state.access
+    user = {"authorization": f"Bearer {registry.issue_token('default', 'u-1', 'acme')}"}
+    now = datetime.now(UTC).isoformat()
+    handoff = event("ticket-4711", ts=now, type="handoff_requested", properties={})
+    ticket = event("ticket-4711", ts=now, type="support_ticket",
+                   properties={"ticket_id": "4711"})
+    assert post(client, [handoff], user).json() == {"accepted": 1, "duplicates": 0, "errors": []}
+    assert post(client, [ticket]).json() == {"accepted": 1, "duplicates": 0, "errors": []}
+    assert post(client, [handoff], user).json()["duplicates"] == 1
+    assert post(client, [ticket]).json()["duplicates"] == 1
+    types = {e["type"] for e in client.get("/v1/accounts/acme/events").json()["events"]}
+    assert types == {"handoff_requested", "support_ticket"}
+
+
+def test_events_stored_before_ids_were_per_sender_are_kept(database_url):
+    """Migration 2 rebuilds the table: rows from before keep their order, as the host's."""
+    db = open_database(database_url, Path("."))
+    db.migrate("events", _MIGRATIONS[:1])  # the schema as it was
+    with db.transaction() as tx:
+        for i in range(3):
+            tx.execute(
+                "INSERT INTO events (tenant, id, type, account_id, user_id, subject, ts_ms, "
+                "properties, received_ms) VALUES (?, ?, 'login', 'acme', 'u-1', NULL, ?, '{}', 0)",
+                ("default", f"evt-old-{i}", 1000 + i),
+            )
+    log = EventLog(db)
+    assert [r.ts_ms for r in log.rows("default")] == [1000, 1001, 1002]
+    accepted, duplicates = log.append("default", [validate_event(event("old-1"), NOW)])
+    assert (accepted, duplicates) == (0, 1)  # the host's retry of an old id
+    assert log.append("default", [validate_event(event("new"), NOW)]) == (1, 0)
 
 
 def test_a_bad_database_url_is_named():
