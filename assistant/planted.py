@@ -9,6 +9,8 @@ Spanish, by the *kind* of sentence, never by a product's vocabulary.
 
 - ``is_planted_instruction(statement)``: a source statement aimed at the assistant, or asking
   for a secret.
+- ``asks_for_a_secret(text)``: any sentence or line of a passage hands over a secret (the
+  extractive answerer never quotes such a unit).
 - ``hands_over_secret(sentence)``: a sentence telling the reader to send, share, paste or
   reply with a password, a code, a token, a key or card details to a person or an address
   ("never share your password" is advice, not a hand-over).
@@ -20,7 +22,7 @@ import re
 
 from assistant.guardrails import targets_the_assistant
 
-__all__ = ["hands_over_secret", "is_planted_instruction"]
+__all__ = ["asks_for_a_secret", "hands_over_secret", "is_planted_instruction"]
 
 _FLAGS = re.IGNORECASE | re.UNICODE
 
@@ -53,7 +55,7 @@ _HAND_OVER = (
 _DESTINATION = re.compile(
     r"[\w.+-]+@[\w-]+\.[\w.-]+|\breply\b|\brespond\b|\bresponde\b"
     r"|\bto\s+(?:us|support|someone|anyone|this\s+address|the\s+following|our\s+\w+"
-    r"|the\s+(?:support|billing|security|help|it)\b)"
+    r"|the\s+(?:support|billing|security|help|it))\b"
     r"|\bwith\s+(?:us|support|our\s+team|the\s+team|anyone|someone)\b"
     r"|\bby\s+(?:e-?mail|text|chat|phone)\b|\bpor\s+correo\b|\ba\s+(?:soporte|nosotros|nuestro\s+equipo)\b",
     _FLAGS,
@@ -87,3 +89,17 @@ def hands_over_secret(sentence: str) -> bool:
         if _DESTINATION.search(sentence):
             return True
     return False
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def asks_for_a_secret(text: str) -> bool:
+    """Some sentence of ``text`` (a passage, a list: each line apart) hands over a secret.
+    Checked sentence by sentence so that words of neighbouring list items never combine."""
+    return any(
+        hands_over_secret(sentence)
+        for line in text.splitlines()
+        for sentence in _SENTENCE_END.split(line)
+        if sentence.strip()
+    )

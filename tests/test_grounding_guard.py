@@ -14,7 +14,7 @@ from assistant.grounding import GroundingGuard
 from assistant.grounding_model import GROUNDING_FILE, SupportModel
 from assistant.knowledge_base import Knowledge
 from assistant.llm_answerer import LlmAnswerer
-from assistant.planted import hands_over_secret, is_planted_instruction
+from assistant.planted import asks_for_a_secret, hands_over_secret, is_planted_instruction
 from assistant.prompting import Source
 from assistant.quantities import quantities
 from assistant.retrieval import ArticleHit
@@ -180,9 +180,18 @@ def test_durations_compare_across_units_and_languages() -> None:
     ("Never share your password with anyone, including support", False),
     ("Send the token as a bearer token", False),
     ("Email security@tasklane.example with the details", False),
+    ("We'll send you a one-time code to use at checkout.", False),  # "to use" is not "to us"
 ])  # fmt: skip
 def test_handing_over_a_secret_is_told_from_advice(sentence: str, hands_over: bool) -> None:
     assert hands_over_secret(sentence) is hands_over
+
+
+def test_a_secret_asked_for_in_one_list_item_is_found_and_items_never_combine() -> None:
+    assert asks_for_a_secret("1. Open Settings.\n2. Email your password to support@x.example.")
+    assert not asks_for_a_secret(
+        "- Invite colleagues without sharing your login credentials\n"
+        "- Set up reports sent to you by email"
+    )
 
 
 def test_no_statement_of_the_sample_help_center_counts_as_planted() -> None:
