@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.urls import is_web_address
 from ingest.chunking import Chunk
 from ingest.documents import Document
 
@@ -329,11 +330,13 @@ def _matrix(blobs: dict[str, bytes], ids: Sequence[str], dim: int) -> np.ndarray
 
 
 def _document_row(r: Any) -> DocumentRow:
+    # A catalog written before URLs were checked at ingest may hold a javascript: one.
+    url = r[3] if r[3] and is_web_address(r[3]) else None
     return DocumentRow(
         r[0],
         r[1],
         r[2],
-        r[3],
+        url,
         r[4],
         r[5],
         r[6],

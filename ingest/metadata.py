@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from assistant.language import detect_document_language
+from assistant.urls import is_web_address
 from ingest.documents import AUDIENCES, LEVELS, Document, ParseError, Section
 from ingest.titles import title_from_path
 
@@ -78,6 +79,12 @@ def document_from_metadata(
         raise ParseError(
             f"front matter 'kind' is '{kind}'; expected one of {', '.join(sorted(_KINDS))}"
         )
+    address = _text(meta, "url") or url
+    if address and not is_web_address(address):
+        raise ParseError(
+            f"url '{address[:60]}' is not a web address: citations link only to http(s) "
+            "addresses or relative paths"
+        )
     # Undeclared, the document's language is read from its text (language.py).
     declared = _text(meta, "locale")
     text = "\n".join([title, *(s.text for s in sections)])
@@ -91,7 +98,7 @@ def document_from_metadata(
         title=title,
         sections=sections,
         kind=kind,
-        url=_text(meta, "url") or url,
+        url=address,
         locale=locale,
         audience=_choice(meta, "audience", AUDIENCES),
         level=_choice(meta, "level", LEVELS),

@@ -220,3 +220,25 @@ def test_a_reopened_vector_store_releases_the_old_one(knowledge, mini_kb, monkey
     for _ in range(5):
         reopen_and_query()
     assert len(os.listdir("/proc/self/fd")) <= opened + 2
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "JavaScript:alert(1)",
+                                 "data:text/html,<script>alert(1)</script>"])
+def test_a_front_matter_url_that_is_not_a_web_address_fails_its_file(knowledge, mini_kb, url):
+    bad = mini_kb / "articles" / "bad-url.md"
+    bad.write_text(f"---\nurl: '{url}'\n---\n# Clicking a link\n\nSome text.\n")
+    report = sync_path(knowledge, "docs", mini_kb)
+    assert [file for file, _ in report.failed] == ["articles/bad-url.md"]
+    assert "is not a web address" in report.failed[0][1]
+    assert report.added  # the other files are ingested all the same
+
+
+def test_a_stored_url_that_is_not_a_web_address_is_never_served(knowledge, mini_kb):
+    """A catalog written before URLs were checked at ingest: the link is dropped on read."""
+    assert sync_path(knowledge, "docs", mini_kb).ok
+    catalog = knowledge.get("docs").catalog
+    first = catalog.documents()[0]
+    with catalog._db:
+        catalog._db.execute("UPDATE documents SET url = 'javascript:alert(1)' WHERE id = ?",
+                            (first.id,))
+    assert catalog.document(first.id).url is None

@@ -68,3 +68,10 @@ def test_json_that_is_not_an_export_is_reported_by_the_loader(tmp_path: Path):
     path = tmp_path / "settings.json"
     path.write_text('{"theme": "dark"}')
     assert "not a Zendesk Help Center export" in load_file(path, tmp_path, None).error
+
+
+def test_an_article_url_that_is_not_a_web_address_is_refused():
+    export = json.loads(EXPORT.read_text())
+    export["articles"][0]["html_url"] = "java\tscript:alert(document.cookie)"
+    with pytest.raises(ParseError, match="is not a web address"):
+        parse_zendesk(json.dumps(export), source="articles.json")
