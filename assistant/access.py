@@ -234,7 +234,8 @@ class AccessRegistry:
             raise _unauthorized("the user token must be signed with HS256")
         tenant = unverified.get("tenant")
         if not isinstance(tenant, str) or not self.tenant_exists(tenant):
-            raise _unauthorized("the user token names no known tenant")
+            # The same words as a bad signature: a 401 must not tell which tenants exist.
+            raise _unauthorized(_NOT_SIGNED_BY_TENANT)
         try:
             claims = jwt.decode(
                 token,
@@ -246,7 +247,7 @@ class AccessRegistry:
         except jwt.ExpiredSignatureError:
             raise _unauthorized("the user token has expired") from None
         except jwt.InvalidSignatureError:
-            raise _unauthorized("the user token's signature does not match its tenant") from None
+            raise _unauthorized(_NOT_SIGNED_BY_TENANT) from None
         except jwt.PyJWTError as exc:
             raise _unauthorized(f"the user token is not valid: {exc}") from None
         lifetime = float(claims["exp"]) - float(claims["iat"])
@@ -289,6 +290,9 @@ def _claim(claims: dict[str, Any], name: str) -> str | None:
     if not isinstance(value, str) or not value or len(value) > 200:
         raise _unauthorized(f"the user token's '{name}' claim must be a non-empty string")
     return value
+
+
+_NOT_SIGNED_BY_TENANT = "the user token is not signed by the tenant it names"
 
 
 def _unauthorized(message: str) -> LearnloopError:
