@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -53,7 +53,7 @@ async def post_events(
     for index, raw in enumerate(body.events):
         try:
             event = validate_event(raw, now)
-            _check_owner(event, caller)
+            _check_owner(event, caller, now, settings.max_user_event_age)
         except EventError as exc:
             errors.append({"index": index, "message": str(exc)})
             continue
@@ -70,13 +70,19 @@ async def post_events(
     return {"accepted": accepted, "duplicates": duplicates, "errors": errors}
 
 
-def _check_owner(event: Event, caller: Caller) -> None:
+def _check_owner(event: Event, caller: Caller, now: datetime, max_age_s: int) -> None:
     if not caller.is_end_user:
         return
     if event.type not in USER_EVENT_TYPES:
         raise EventError(f"a user token may not send '{event.type}' events")
     if event.user_id != caller.user_id or event.account_id != caller.account_id:
         raise EventError("a user token may only send events about its own user and account")
+    # A user's client reports touches as they happen (or after a spell offline); older ones
+    # would let a user write their own account's learning history.
+    if event.ts < now - timedelta(seconds=max_age_s):
+        raise EventError(
+            f"'ts' is more than {max_age_s} s ago; a user token may not backdate events"
+        )
 
 
 @router.get("/accounts/{account_id}/events")

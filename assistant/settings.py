@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     max_k: int = Field(default=50, ge=1)
     max_request_bytes: int = Field(default=1_000_000, ge=1024)
     max_event_batch: int = Field(default=1000, ge=1, description="Most events in one POST.")
+    max_user_event_age: int = Field(
+        default=86_400,
+        ge=60,
+        description="How far back an end user's own client may date an event, s (the host's "
+        "keys may import any history).",
+    )
     dev_mode: bool = Field(
         default=False,
         description="Local development: requests without credentials act as the default "

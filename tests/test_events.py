@@ -328,3 +328,16 @@ def test_import_csv_and_jsonl_reports_bad_rows_and_is_idempotent(cli, data_dir, 
     wrong.write_text("x")
     assert "expected a .jsonl or .csv" in cli.invoke(
         cli_app, ["events", "import", str(wrong)]).output
+
+
+def test_a_user_token_may_not_backdate_its_events_but_the_host_may(client):
+    registry: AccessRegistry = client.app.state.access
+    user = {"authorization": f"Bearer {registry.issue_token('default', 'u-1', 'acme')}"}
+    viewed = {"type": "article_viewed", "properties": {"article_id": "a.md"}}
+    old, recent = "2000-01-01T00:00:00Z", (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+    response = post(client, [event("v1", ts=old, **viewed), event("v2", ts=recent, **viewed)],
+                    user).json()
+    assert response["accepted"] == 1
+    assert response["errors"][0]["index"] == 0
+    assert "may not backdate" in response["errors"][0]["message"]
+    assert post(client, [event("v3", ts=old, **viewed)]).json()["accepted"] == 1  # the host
