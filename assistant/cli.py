@@ -88,6 +88,14 @@ def ingest(
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     tenant: TenantOption = "default",
+    contact_domain: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--contact-domain",
+            help="An e-mail domain articles may send readers to, besides the --base-url "
+            "site's (repeat for more; kept for the knowledge base until given again).",
+        ),
+    ] = None,
 ) -> None:
     """Ingest a folder of articles, tips, workflows and learning paths (incremental)."""
     from ingest.sync import sync_path
@@ -95,7 +103,13 @@ def ingest(
     try:
         _check_tenant(tenant)
         report = sync_path(
-            _knowledge(), kb, path, base_url=base_url, progress=not json_out, tenant=tenant
+            _knowledge(),
+            kb,
+            path,
+            base_url=base_url,
+            progress=not json_out,
+            tenant=tenant,
+            contact_domains=contact_domain,
         )
     except LearnloopError as exc:
         _fail(exc.message)
@@ -129,6 +143,13 @@ def _print_ingest_report(report: Any, shown: int = 5) -> None:
         typer.secho(f"  warning: {file}: {message}", fg=typer.colors.YELLOW, err=True)
     if len(report.warnings) > shown * 4:
         typer.secho(f"  … and {len(report.warnings) - shown * 4} more warnings (see --json)",
+                    fg=typer.colors.YELLOW, err=True)
+    for file, reason, sentence in report.untrusted[: shown * 4]:
+        quoted = sentence if len(sentence) <= 100 else sentence[:99] + "…"
+        typer.secho(f"  never served ({reason}): {file}: {quoted!r}",
+                    fg=typer.colors.YELLOW, err=True)
+    if len(report.untrusted) > shown * 4:
+        typer.secho(f"  … and {len(report.untrusted) - shown * 4} more never served (see --json)",
                     fg=typer.colors.YELLOW, err=True)
     for file, reason in report.failed:
         typer.secho(f"  failed: {file}: {reason}", fg=typer.colors.RED, err=True)
@@ -400,13 +421,20 @@ def events_import(
     else:
         typer.echo(
             f"{report.accepted} events stored, {report.duplicates} already there, "
-            f"{len(report.errors)} rejected"
+            f"{len(report.conflicts)} conflicting, {len(report.errors)} rejected"
         )
-        for line, message in report.errors[:50]:
+        problems = sorted(
+            report.errors
+            + [
+                (line, f"id {event_id!r} was already used for a different event")
+                for line, event_id in report.conflicts
+            ]
+        )
+        for line, message in problems[:50]:
             typer.secho(f"  line {line}: {message}", fg=typer.colors.RED, err=True)
-        if len(report.errors) > 50:
-            typer.secho(f"  … and {len(report.errors) - 50} more", err=True)
-    if report.errors:
+        if len(problems) > 50:
+            typer.secho(f"  … and {len(problems) - 50} more", err=True)
+    if report.errors or report.conflicts:
         raise typer.Exit(1)
 
 

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from assistant.errors import ErrorCode, LearnloopError
 
-__all__ = ["Database", "Dialect", "open_database"]
+__all__ = ["Database", "Dialect", "Transaction", "open_database"]
 
 Dialect = Literal["sqlite", "postgresql"]
 # Per dialect: an auto-increment primary key (arrival order) and a 64-bit integer.
@@ -153,6 +153,10 @@ class Transaction:
     def fetchone(self, statement: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         row = self._db._conn.execute(self._db.sql(statement), params).fetchone()
         return tuple(row) if row is not None else None
+
+    def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        rows = self._db._conn.execute(self._db.sql(statement), params).fetchall()
+        return [tuple(r) for r in rows]
 
 
 def open_database(url: str | None, data_dir: Path, name: str = "learnloop.sqlite") -> Database:

@@ -134,9 +134,9 @@ def seed_demo(
 
 
 def _flush(event_log: EventLog, batch: list[Event], report: SeedReport) -> None:
-    accepted, duplicates = event_log.append(DEFAULT_TENANT, batch)
-    report.events += accepted
-    report.duplicates += duplicates
+    appended = event_log.append(DEFAULT_TENANT, batch)
+    report.events += appended.accepted
+    report.duplicates += appended.duplicates
     batch.clear()
 
 

@@ -31,12 +31,15 @@ _BATCH = 1000
 class ImportReport:
     accepted: int = 0
     duplicates: int = 0
+    # (line, id) of events not stored because their id was used for a different event
+    conflicts: list[tuple[int, str]] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "accepted": self.accepted,
             "duplicates": self.duplicates,
+            "conflicts": [{"line": line, "id": event_id} for line, event_id in self.conflicts],
             "errors": [{"line": line, "message": message} for line, message in self.errors],
         }
 
@@ -52,12 +55,12 @@ def import_events(log: EventLog, tenant: str, path: Path) -> ImportReport:
     records = _csv_records(path) if suffix == ".csv" else _jsonl_records(path)
     report = ImportReport()
     now = datetime.now(UTC)
-    batch: list[Event] = []
+    batch: list[tuple[int, Event]] = []  # (line, event)
     for line, raw in records:
         try:
             if isinstance(raw, EventError):
                 raise raw
-            batch.append(validate_event(raw, now))
+            batch.append((line, validate_event(raw, now)))
         except EventError as exc:
             report.errors.append((line, str(exc)))
             continue
@@ -67,14 +70,17 @@ def import_events(log: EventLog, tenant: str, path: Path) -> ImportReport:
     return report
 
 
-def _flush(log: EventLog, tenant: str, batch: list[Event], report: ImportReport) -> None:
-    """Store the batch; an id repeated inside it counts as a duplicate, like a retry."""
+def _flush(
+    log: EventLog, tenant: str, batch: list[tuple[int, Event]], report: ImportReport
+) -> None:
+    """Store the batch: an id seen before, in the file or the log, is a duplicate when the
+    event is the same (a re-import) and a conflict when it is not."""
     if not batch:
         return
-    first_of_each = list({e.id: e for e in reversed(batch)}.values())[::-1]
-    accepted, duplicates = log.append(tenant, first_of_each)
-    report.accepted += accepted
-    report.duplicates += duplicates + len(batch) - len(first_of_each)
+    appended = log.append(tenant, [event for _, event in batch])
+    report.accepted += appended.accepted
+    report.duplicates += appended.duplicates
+    report.conflicts += [(batch[i][0], batch[i][1].id) for i in appended.conflicts]
     batch.clear()
 
 

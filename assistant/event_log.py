@@ -10,15 +10,16 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from assistant.database import Database
+from assistant.database import Database, Transaction
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.events import Event, EventRow
 
-__all__ = ["HOST", "EventLog", "user_sender"]
+__all__ = ["HOST", "Appended", "EventLog", "user_sender"]
 
 _MIGRATIONS = (
     """
@@ -69,6 +70,19 @@ _MIGRATIONS = (
 # or one end user (their token).
 HOST = ""
 _COLUMNS = "account_id, user_id, type, subject, ts_ms, properties"
+_LOOKUP_CHUNK = 500  # ids per SELECT … IN (…): far below SQLite's and PostgreSQL's limits
+
+
+class Appended(NamedTuple):
+    """What ``EventLog.append`` did with a batch."""
+
+    accepted: int
+    # Events whose id this sender already used for the same event (a retry), stored or
+    # earlier in the batch: nothing is stored twice.
+    duplicates: int
+    # Positions in the batch of events whose id this sender already used for a *different*
+    # event: not stored, because an id is an idempotency key, not a name to overwrite.
+    conflicts: list[int]
 
 
 def user_sender(user_id: str) -> str:
@@ -80,38 +94,66 @@ class EventLog:
     def __init__(self, db: Database) -> None:
         self.db = db
         db.migrate("events", _MIGRATIONS)
+        self._appended: Counter[str] = Counter()  # batches that stored something, per tenant
 
-    def append(
-        self, tenant: str, events: Sequence[Event], sender: str = HOST
-    ) -> tuple[int, int]:
-        """Store a batch atomically; returns (accepted, duplicates). A duplicate is an event
-        whose id this sender already sent to this tenant (a retry) — or that repeats within
-        the batch. ``sender``: ``HOST``, or ``user_sender(user_id)`` for an end user's own
-        client, so the ids a user picks never collide with the host's."""
+    def append(self, tenant: str, events: Sequence[Event], sender: str = HOST) -> Appended:
+        """Store a batch atomically. An id this sender already used (stored, or earlier in
+        the batch) is a duplicate when the event is the same and a conflict when it is not.
+        ``sender``: ``HOST``, or ``user_sender(user_id)`` for an end user's own client, so
+        the ids a user picks never collide with the host's."""
         received = int(time.time() * 1000)
-        rows = [
-            (
-                tenant,
-                sender,
-                e.id,
-                e.type,
-                e.account_id,
-                e.user_id,
-                e.subject,
-                e.ts_ms,
-                json.dumps(e.properties, ensure_ascii=False, separators=(",", ":")),
-                received,
-            )
-            for e in events
-        ]
         with self.db.transaction() as tx:
+            # What each id already names: the stored event, else its first in this batch.
+            named = self._stored_payloads(tx, tenant, sender, list({e.id: None for e in events}))
+            new: list[Event] = []
+            duplicates, conflicts = 0, []
+            for position, event in enumerate(events):
+                payload = _payload(event)
+                if event.id not in named:
+                    named[event.id] = payload
+                    new.append(event)
+                elif named[event.id] == payload:
+                    duplicates += 1
+                else:
+                    conflicts.append(position)
             accepted = tx.executemany(
                 "INSERT INTO events (tenant, sender, id, type, account_id, user_id, subject, "
                 "ts_ms, properties, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (tenant, sender, id) DO NOTHING",
-                rows,
+                [
+                    (tenant, sender, e.id, e.type, e.account_id, e.user_id, e.subject, e.ts_ms,
+                     json.dumps(e.properties, ensure_ascii=False, separators=(",", ":")),
+                     received)
+                    for e in new
+                ],
             )
-        return accepted, len(rows) - accepted
+        # A concurrent batch may have stored one of the same ids between the lookup and the
+        # insert (PostgreSQL): counted as a duplicate, the way a retry is.
+        duplicates += len(new) - accepted
+        if accepted:
+            self._appended[tenant] += 1
+        return Appended(accepted, duplicates, conflicts)
+
+    def appended(self, tenant: str) -> int:
+        """How many batches this process stored for ``tenant``: a cache of something derived
+        from the tenant's events is stale once it moves (other processes: see their TTL)."""
+        return self._appended[tenant]
+
+    @staticmethod
+    def _stored_payloads(
+        tx: Transaction, tenant: str, sender: str, ids: list[str]
+    ) -> dict[str, tuple[Any, ...]]:
+        stored: dict[str, tuple[Any, ...]] = {}
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            chunk = ids[start : start + _LOOKUP_CHUNK]
+            rows = tx.fetchall(
+                "SELECT id, type, account_id, user_id, ts_ms, properties FROM events "
+                f"WHERE tenant = ? AND sender = ? AND id IN ({', '.join('?' for _ in chunk)})",
+                [tenant, sender, *chunk],
+            )
+            for event_id, kind, account_id, user_id, ts_ms, properties in rows:
+                stored[event_id] = (kind, account_id, user_id, int(ts_ms), json.loads(properties))
+        return stored
 
     def rows(
         self,
@@ -207,6 +249,11 @@ class EventLog:
         else:
             row = self.db.fetchone("SELECT COUNT(*) FROM events WHERE tenant = ?", (tenant,))
         return int(row[0]) if row else 0
+
+
+def _payload(event: Event) -> tuple[Any, ...]:
+    """What makes two events with one id the same event (the subject follows from these)."""
+    return (event.type, event.account_id, event.user_id, event.ts_ms, event.properties)
 
 
 def _iso(ts_ms: int) -> str:

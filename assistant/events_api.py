@@ -48,8 +48,8 @@ async def post_events(
         )
     now = datetime.now(UTC)
     valid: list[Event] = []
+    indices: list[int] = []  # where each valid event sits in the request
     errors: list[dict[str, Any]] = []
-    seen: set[str] = set()
     for index, raw in enumerate(body.events):
         try:
             event = validate_event(raw, now)
@@ -57,17 +57,26 @@ async def post_events(
         except EventError as exc:
             errors.append({"index": index, "message": str(exc)})
             continue
-        if event.id in seen:  # the same id twice in one batch: the second is a duplicate
-            continue
-        seen.add(event.id)
         valid.append(event)
+        indices.append(index)
     # An end user's ids are theirs alone: they cannot suppress the host's events.
     sender = user_sender(caller.user_id) if caller.is_end_user and caller.user_id else HOST
-    accepted, duplicates = await run_in_threadpool(
-        events_log.append, caller.tenant, valid, sender
-    )
-    duplicates += len(body.events) - len(errors) - len(valid)
-    return {"accepted": accepted, "duplicates": duplicates, "errors": errors}
+    appended = await run_in_threadpool(events_log.append, caller.tenant, valid, sender)
+    conflicts = [
+        {
+            "index": indices[position],
+            "id": valid[position].id,
+            "message": f"id {valid[position].id!r} was already used for a different event; "
+            "an id names one event: send a new id for a new event",
+        }
+        for position in appended.conflicts
+    ]
+    return {
+        "accepted": appended.accepted,
+        "duplicates": appended.duplicates,
+        "conflicts": conflicts,
+        "errors": errors,
+    }
 
 
 def _check_owner(event: Event, caller: Caller, now: datetime, max_age_s: int) -> None:

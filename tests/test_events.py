@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import LOOPBACK
 from fastapi.testclient import TestClient
 
 from assistant.access import AccessRegistry
@@ -81,7 +82,7 @@ def test_several_problems_are_named_at_once_and_good_events_parse():
 def client(sample_knowledge, tmp_path):
     settings = sample_knowledge.settings.model_copy(
         update={"data_dir": tmp_path / "data", "dev_mode": True})
-    with TestClient(create_app(settings, sample_knowledge)) as test_client:
+    with TestClient(create_app(settings, sample_knowledge), base_url=LOOPBACK) as test_client:
         yield test_client
 
 
@@ -259,8 +260,9 @@ def test_an_end_users_event_id_never_suppresses_the_hosts(client):
     handoff = event("ticket-4711", ts=now, type="handoff_requested", properties={})
     ticket = event("ticket-4711", ts=now, type="support_ticket",
                    properties={"ticket_id": "4711"})
-    assert post(client, [handoff], user).json() == {"accepted": 1, "duplicates": 0, "errors": []}
-    assert post(client, [ticket]).json() == {"accepted": 1, "duplicates": 0, "errors": []}
+    stored_once = {"accepted": 1, "duplicates": 0, "conflicts": [], "errors": []}
+    assert post(client, [handoff], user).json() == stored_once
+    assert post(client, [ticket]).json() == stored_once
     assert post(client, [handoff], user).json()["duplicates"] == 1
     assert post(client, [ticket]).json()["duplicates"] == 1
     types = {e["type"] for e in client.get("/v1/accounts/acme/events").json()["events"]}
@@ -271,18 +273,52 @@ def test_events_stored_before_ids_were_per_sender_are_kept(database_url):
     """Migration 2 rebuilds the table: rows from before keep their order, as the host's."""
     db = open_database(database_url, Path("."))
     db.migrate("events", _MIGRATIONS[:1])  # the schema as it was
+    first_ms = int((NOW - timedelta(hours=1)).timestamp() * 1000)
     with db.transaction() as tx:
         for i in range(3):
             tx.execute(
                 "INSERT INTO events (tenant, id, type, account_id, user_id, subject, ts_ms, "
                 "properties, received_ms) VALUES (?, ?, 'login', 'acme', 'u-1', NULL, ?, '{}', 0)",
-                ("default", f"evt-old-{i}", 1000 + i),
+                ("default", f"evt-old-{i}", first_ms + i),
             )
     log = EventLog(db)
-    assert [r.ts_ms for r in log.rows("default")] == [1000, 1001, 1002]
-    accepted, duplicates = log.append("default", [validate_event(event("old-1"), NOW)])
-    assert (accepted, duplicates) == (0, 1)  # the host's retry of an old id
-    assert log.append("default", [validate_event(event("new"), NOW)]) == (1, 0)
+    assert [r.ts_ms for r in log.rows("default")] == [first_ms, first_ms + 1, first_ms + 2]
+    # The host's retry of an old row, as it was sent, is a duplicate.
+    sent_ts = datetime.fromtimestamp((first_ms + 1) / 1000, UTC).isoformat()
+    old = validate_event(event("old-1", type="login", properties={}, ts=sent_ts), NOW)
+    assert log.append("default", [old]) == (0, 1, [])
+    assert log.append("default", [validate_event(event("new"), NOW)]) == (1, 0, [])
+
+
+def test_an_id_reused_for_a_different_event_is_a_conflict_not_a_duplicate(client):
+    """An id is an idempotency key: the same event again is a duplicate; another event
+    under a used id (stored, or earlier in the batch) is reported as a conflict, by index,
+    and nothing already stored changes."""
+    now = datetime.now(UTC).isoformat()
+    first = event("a", ts=now)
+    assert post(client, [first]).json()["accepted"] == 1
+    other = event("a", ts=now, properties={"feature": "billing.export"})
+    body = post(client, [event("b", ts=now), other, first,
+                         event("c", ts=now), event("c", ts=now, account_id="globex")]).json()
+    assert (body["accepted"], body["duplicates"]) == (2, 1)
+    assert [(c["index"], c["id"]) for c in body["conflicts"]] == [(1, "evt-a"), (4, "evt-c")]
+    assert "already used for a different event" in body["conflicts"][0]["message"]
+    stored = client.get("/v1/accounts/acme/events").json()["events"]
+    assert {e["id"]: e["properties"]["feature"] for e in stored} == {
+        "evt-a": "reports.schedule", "evt-b": "reports.schedule", "evt-c": "reports.schedule"}
+    assert client.get("/v1/accounts/globex/events").status_code == 404
+
+
+def test_an_import_reports_conflicting_ids_by_line(cli, tmp_path):
+    lines = [event("x", ts="2026-11-02T10:00:00Z"),
+             event("x", ts="2026-11-02T10:00:00Z"),  # the same event again: a duplicate
+             event("x", ts="2026-11-02T10:05:00Z")]  # another event under its id
+    path = tmp_path / "usage.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = cli.invoke(cli_app, ["events", "import", str(path)])
+    assert result.exit_code == 1
+    assert "1 events stored, 1 already there, 1 conflicting, 0 rejected" in result.output
+    assert "line 3: id 'evt-x' was already used for a different event" in result.output
 
 
 def test_a_bad_database_url_is_named():
