@@ -7,8 +7,9 @@ Who may call, and as whom::
     user token   JWT HS256 signed by the host product with its tenant's secret; names the
                  tenant, user (sub), account, the user's role in the product and locale;
                  short-lived (exp required, lifetime bounded by settings)
-    dev mode     ``learnloop serve --dev`` on loopback: no credentials → the default tenant
-                 as admin; credentials that are sent are still checked
+    dev mode     ``learnloop serve --dev`` on loopback: no credentials, or a bearer that is
+                 not a Learnloop credential (an OpenAI client's placeholder key) → the
+                 default tenant as admin; Learnloop keys and tokens sent are still checked
 
 Everything a request touches is looked up under its caller's tenant, so a key or token of
 one tenant cannot name another tenant's knowledge, sessions or data.
@@ -38,6 +39,7 @@ __all__ = [
     "Caller",
     "KeyRole",
     "Role",
+    "is_learnloop_credential",
     "validate_tenant_id",
 ]
 
@@ -47,6 +49,7 @@ Role = Literal["admin", "agent", "csm", "ingest", "end_user"]
 KEY_ROLES: tuple[str, ...] = get_args(KeyRole)
 
 _TENANT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?$")
+_KEY_PREFIX = "llk_"
 _KEY = re.compile(r"^llk_([0-9a-f]{16})_([A-Za-z0-9_-]{20,})$")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tenants (
@@ -201,9 +204,9 @@ class AccessRegistry:
 
     def authenticate(self, credential: str) -> Caller:
         """The caller a bearer credential (API key or user token) stands for, or 401."""
-        if credential.startswith("llk_"):
+        if credential.startswith(_KEY_PREFIX):
             return self._caller_for_key(credential)
-        if credential.count(".") == 2:
+        if _looks_like_token(credential):
             return self._caller_for_token(credential)
         raise _unauthorized("the credential is neither a Learnloop API key nor a user token")
 
@@ -281,6 +284,16 @@ class AccessRegistry:
             if value is not None:
                 claims[name] = value
         return jwt.encode(claims, self.token_secret(tenant_id), algorithm="HS256")
+
+
+def is_learnloop_credential(credential: str) -> bool:
+    """Whether a bearer is meant for Learnloop (an API key or a user token, valid or not),
+    as opposed to some other service's key sent along by a generic client."""
+    return credential.startswith(_KEY_PREFIX) or _looks_like_token(credential)
+
+
+def _looks_like_token(credential: str) -> bool:
+    return credential.count(".") == 2
 
 
 def _claim(claims: dict[str, Any], name: str) -> str | None:

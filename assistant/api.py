@@ -7,6 +7,7 @@ limit are refused before they are read into memory.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from assistant.access import DEFAULT_TENANT, AccessRegistry
 from assistant.answering import check_answerer_settings
 from assistant.chat_api import router as chat_router
+from assistant.content_gap_service import ContentGapService
 from assistant.conversations import ConversationStore
 from assistant.database import open_database
 from assistant.errors import ErrorCode, LearnloopError
@@ -30,6 +32,7 @@ from assistant.insights_api import router as insights_router
 from assistant.knowledge_base import Knowledge
 from assistant.learning_api import router as learning_router
 from assistant.openai_api import router as openai_router
+from assistant.rate_limits import RateLimiter
 from assistant.search_api import router as search_router
 from assistant.settings import Settings
 
@@ -56,6 +59,7 @@ def create_app(settings: Settings | None = None, knowledge: Knowledge | None = N
         database = open_database(settings.database_url, settings.data_dir)
         app.state.database = database
         app.state.event_log = EventLog(database)
+        app.state.content_gaps = ContentGapService(built, app.state.event_log)
         app.state.ready = True
         yield
         database.close()
@@ -68,12 +72,12 @@ def create_app(settings: Settings | None = None, knowledge: Knowledge | None = N
     )
     app.state.ready = False
     app.state.settings = settings
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_key, settings.rate_limit_per_user)
 
     @app.exception_handler(LearnloopError)
     async def on_error(_: Request, exc: LearnloopError) -> JSONResponse:
-        headers = {"www-authenticate": "Bearer"} if exc.code == ErrorCode.unauthorized else None
         return JSONResponse(
-            {"error": exc.to_dict()}, status_code=exc.code.http_status, headers=headers
+            {"error": exc.to_dict()}, status_code=exc.code.http_status, headers=exc.headers()
         )
 
     @app.exception_handler(RequestValidationError)
@@ -120,7 +124,51 @@ def create_app(settings: Settings | None = None, knowledge: Knowledge | None = N
         return HTMLResponse(_DASHBOARD_PAGE.read_text(encoding="utf-8"))
 
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    if settings.dev_mode:
+        app.add_middleware(LoopbackHostOnly)
     return app
+
+
+class LoopbackHostOnly:
+    """Dev mode answers only requests addressed to a loopback name. Without credentials it
+    acts as an admin, so a web page whose domain re-resolves to 127.0.0.1 (DNS rebinding)
+    must not be able to read it: that page's requests carry its own domain in ``Host``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            host = dict(scope.get("headers") or []).get(b"host")
+            name = _host_name(host.decode("latin-1")) if host is not None else None
+            if name is not None and not _is_loopback_name(name):
+                error = LearnloopError(
+                    ErrorCode.forbidden,
+                    f"dev mode answers only requests addressed to localhost, 127.0.0.1 or "
+                    f"[::1]; this one is addressed to {name!r}",
+                )
+                response = JSONResponse({"error": error.to_dict()}, status_code=403)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _host_name(host: str) -> str:
+    """The name in a Host header, without its port: 'localhost:8000' → 'localhost',
+    '[::1]:8000' → '::1'."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if ":" in host else host
+
+
+def _is_loopback_name(name: str) -> bool:
+    if name == "localhost" or name.endswith(".localhost"):  # RFC 6761: always loopback
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 class BodyLimit:

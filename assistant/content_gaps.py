@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -86,15 +87,8 @@ def gap_questions(rows: Iterable[EventRow], low_confidence: float = LOW_CONFIDEN
 
 @dataclass
 class _Topic:
-    centroid: np.ndarray
     members: list[tuple[GapQuestion, np.ndarray]] = field(default_factory=list)
     words: set[str] = field(default_factory=set)
-
-    def add(self, gap: GapQuestion, vector: np.ndarray, words: set[str]) -> None:
-        self.members.append((gap, vector))
-        self.words |= words
-        total = self.centroid * (len(self.members) - 1) + vector
-        self.centroid = total / max(np.linalg.norm(total), 1e-9)
 
 
 def content_gaps(
@@ -105,32 +99,50 @@ def content_gaps(
     examples: int = 3,
 ) -> list[dict[str, Any]]:
     """Topics of gap questions, most asked first. ``known_words``: the knowledge base's
-    vocabulary (lowercase words)."""
+    vocabulary (lowercase words). ``embed`` gets each distinct question once."""
     if not gaps:
         return []
-    vectors = np.asarray(embed([g.question for g in gaps]), dtype=np.float32)
-    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+    texts = list(dict.fromkeys(g.question for g in gaps))
+    embedded = np.asarray(embed(texts), dtype=np.float32)
+    embedded /= np.maximum(np.linalg.norm(embedded, axis=1, keepdims=True), 1e-9)
+    row = {text: i for i, text in enumerate(texts)}
     topics: list[_Topic] = []
-    for gap, vector in zip(gaps, vectors, strict=True):
+    # Running sums and unit centroids of the topics, one row each: a question is scored
+    # against every topic with one matrix product.
+    sums = np.zeros((64, embedded.shape[1]), dtype=np.float32)
+    centroids = np.zeros_like(sums)
+    for gap in gaps:
+        vector = embedded[row[gap.question]]
         words = _content_words(gap.question) - set(known_words)
-        best, best_score = None, 0.0
-        for topic in topics:
-            score = float(topic.centroid @ vector)
-            needed = SAME_TOPIC_SHARED_WORD if words & topic.words else SAME_TOPIC
+        best, best_score = -1, 0.0
+        scores = centroids[: len(topics)] @ vector
+        for t in np.flatnonzero(scores >= min(SAME_TOPIC, SAME_TOPIC_SHARED_WORD)):
+            score = float(scores[t])
+            needed = SAME_TOPIC_SHARED_WORD if words & topics[t].words else SAME_TOPIC
             if score >= needed and score > best_score:
-                best, best_score = topic, score
-        if best is None:
-            best = _Topic(centroid=vector.copy())
-            topics.append(best)
-        best.add(gap, vector, words)
-    topics.sort(key=lambda t: (-len(t.members), -max(g.ts_ms for g, _ in t.members)))
-    return [_describe(topic, examples) for topic in topics[:limit]]
+                best, best_score = int(t), score
+        if best < 0:
+            best = len(topics)
+            topics.append(_Topic())
+            if best == len(sums):  # full: double the room
+                sums = np.concatenate([sums, np.zeros_like(sums)])
+                centroids = np.concatenate([centroids, np.zeros_like(centroids)])
+        topic = topics[best]
+        topic.members.append((gap, vector))
+        topic.words |= words
+        sums[best] += vector
+        centroids[best] = sums[best] / max(float(np.linalg.norm(sums[best])), 1e-9)
+    order = sorted(
+        range(len(topics)),
+        key=lambda t: (-len(topics[t].members), -max(g.ts_ms for g, _ in topics[t].members)),
+    )
+    return [_describe(topics[t], centroids[t], examples) for t in order[:limit]]
 
 
-def _describe(topic: _Topic, examples: int) -> dict[str, Any]:
+def _describe(topic: _Topic, centroid: np.ndarray, examples: int) -> dict[str, Any]:
     members = topic.members
     # The most central question names the topic; the most frequent content words tag it.
-    central = max(members, key=lambda m: float(m[1] @ topic.centroid))[0].question
+    central = max(members, key=lambda m: float(m[1] @ centroid))[0].question
     counts: Counter[str] = Counter()
     for gap, _ in members:
         counts.update(_content_words(gap.question))
@@ -150,10 +162,13 @@ def _describe(topic: _Topic, examples: int) -> dict[str, Any]:
     }
 
 
-def _content_words(question: str) -> set[str]:
+@lru_cache(maxsize=20_000)
+def _content_words(question: str) -> frozenset[str]:
+    """The words that say what a question is about (cached: a report sees each asked
+    question again on every recompute, and detecting its language is the costly part)."""
     language = detect_language(question)
-    return {
+    return frozenset(
         w
         for w in re.findall(r"\w+", question.lower())
         if len(w) > 3 and not w.isdigit() and not is_stop_word(w, language)
-    }
+    )

@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     unauthorized = "unauthorized"
     forbidden = "forbidden"
     conflict = "conflict"
+    rate_limited = "rate_limited"
 
     @property
     def http_status(self) -> int:
@@ -33,14 +34,24 @@ class ErrorCode(StrEnum):
             ErrorCode.unauthorized: 401,
             ErrorCode.forbidden: 403,
             ErrorCode.conflict: 409,
+            ErrorCode.rate_limited: 429,
         }[self]
 
 
 class LearnloopError(Exception):
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after = retry_after  # seconds, sent as Retry-After (rate limits)
+
+    def headers(self) -> dict[str, str] | None:
+        """The HTTP headers this error is answered with."""
+        if self.code == ErrorCode.unauthorized:
+            return {"www-authenticate": "Bearer"}
+        if self.retry_after is not None:
+            return {"retry-after": str(self.retry_after)}
+        return None
 
     def to_dict(self) -> dict[str, str]:
         return {"code": self.code.value, "message": self.message}

@@ -4,7 +4,6 @@ asked that the help center could not answer well, grouped into topics) and
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -12,8 +11,7 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from assistant.access import Caller, Role
-from assistant.content_gaps import content_gaps, gap_questions
-from assistant.dependencies import CallerDep, EventLogDep, KnowledgeDep
+from assistant.dependencies import CallerDep, ContentGapsDep, EventLogDep
 from assistant.education_retention import (
     AccountOutcome,
     account_facts,
@@ -24,7 +22,6 @@ from assistant.errors import LearnloopError
 from assistant.event_log import EventLog
 from assistant.health_api import HealthDep
 from assistant.health_service import HealthService
-from assistant.knowledge_base import Knowledge
 from assistant.learning_api import LearningDep
 from assistant.learning_service import LearningService
 
@@ -33,14 +30,12 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/insights", tags=["insights"])
 
 STAFF: tuple[Role, ...] = ("admin", "csm", "agent")
-_DAY_MS = 86_400_000
 
 
 @router.get("/content-gaps")
 async def get_content_gaps(
     caller: CallerDep,
-    knowledge: KnowledgeDep,
-    event_log: EventLogDep,
+    gaps: ContentGapsDep,
     days: Annotated[int, Query(ge=1, le=365, description="Look back this many days.")] = 30,
     limit: Annotated[int, Query(ge=1, le=100, description="Most topics returned.")] = 20,
     account_id: Annotated[str | None, Query(max_length=128)] = None,
@@ -48,26 +43,7 @@ async def get_content_gaps(
     """Declined, low-confidence and thumbs-down questions grouped into topics, most asked
     first, with counts, accounts affected and example questions."""
     caller.require(*STAFF)
-    return await run_in_threadpool(_content_gaps, caller, knowledge, event_log, days, limit,
-                                   account_id)
-
-
-def _content_gaps(
-    caller: Caller, knowledge: Knowledge, event_log: EventLog, days: int, limit: int,
-    account_id: str | None,
-) -> dict[str, Any]:
-    since = int(time.time() * 1000) - days * _DAY_MS
-    rows = event_log.rows(caller.tenant, account_id=account_id, since_ms=since,
-                          types=("answer_given", "answer_feedback"))
-    gaps = gap_questions(rows)
-    known: set[str] = set()
-    for name in knowledge.names(caller.tenant):
-        catalog = knowledge.get(name, tenant=caller.tenant).catalog
-        known |= {word for _, word in catalog.term_words()}
-    # The multilingual model groups a Spanish and an English question about one thing.
-    embedder = knowledge.gist_embedder or knowledge.embedder
-    topics = content_gaps(gaps, embedder.embed_documents, known, limit=limit)
-    return {"days": days, "questions": len(gaps), "topics": topics}
+    return await run_in_threadpool(gaps.report, caller.tenant, days, limit, account_id)
 
 
 @router.get("/education-retention")

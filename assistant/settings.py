@@ -56,6 +56,18 @@ class Settings(BaseSettings):
         description="Local development: requests without credentials act as the default "
         "tenant's admin. `learnloop serve --dev` sets it and binds only to loopback.",
     )
+    rate_limit_per_key: int = Field(
+        default=1200,
+        ge=0,
+        description="Requests a minute one API key may send (bursts up to that many), per "
+        "server process; 0 turns it off. Past it: 429 with Retry-After.",
+    )
+    rate_limit_per_user: int = Field(
+        default=120,
+        ge=0,
+        description="Requests a minute one end user (user token) may send, per server "
+        "process; 0 turns it off.",
+    )
     max_token_lifetime: int = Field(
         default=86_400, ge=60, description="Longest accepted user-token lifetime (exp - iat), s."
     )

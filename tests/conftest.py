@@ -32,6 +32,9 @@ from ingest.sync import sync_path
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
+# Dev-mode apps answer only loopback Host headers (DNS-rebinding guard); TestClient's
+# default host, "testserver", is not one.
+LOOPBACK = "http://127.0.0.1"
 MINI_KB = FIXTURES / "mini_kb"
 SAMPLE_KB = REPO / "knowledge"
 SAMPLE_BASE_URL = "https://help.tasklane.example/"

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
-from conftest import MINI_KB, knowledge_with, running_server
+from conftest import LOOPBACK, MINI_KB, knowledge_with, running_server
 from fastapi.testclient import TestClient
 
 from assistant.access import AccessRegistry
@@ -16,6 +16,7 @@ from assistant.api import create_app
 from assistant.cli import app as cli_app
 from assistant.conversations import ConversationStore
 from assistant.errors import ErrorCode, LearnloopError
+from assistant.rate_limits import RateLimiter
 from assistant.settings import Settings
 from ingest.sync import sync_path
 
@@ -231,12 +232,120 @@ def test_forged_and_expired_tokens_are_refused_over_http_and_store_nothing(clien
 
 
 def test_dev_mode_is_the_default_tenant_but_still_checks_sent_credentials(tenants, tmp_path):
-    settings, knowledge, *_ = tenants
+    settings, knowledge, _, _, keys = tenants
     dev = settings.model_copy(update={"dev_mode": True})
-    with TestClient(create_app(dev, knowledge)) as client:
+    with TestClient(create_app(dev, knowledge), base_url=LOOPBACK) as client:
         assert client.get("/v1/knowledge-bases").json() == {"knowledge_bases": []}
+        # The placeholder key an OpenAI client must send is the dev admin too …
+        for placeholder in ("anything", "sk-local", "ollama"):
+            listed = client.get("/v1/knowledge-bases", headers=bearer(placeholder))
+            assert listed.json() == {"knowledge_bases": []}, placeholder
+        # … while a Learnloop key or user token is checked, and stands for its own tenant.
         assert_error(client.get("/v1/knowledge-bases", headers=bearer("llk_nope")),
                      401, "unauthorized")
+        assert_error(client.get("/v1/knowledge-bases", headers=bearer("a.b.c")),
+                     401, "unauthorized")
+        acme = client.get("/v1/knowledge-bases", headers=bearer(keys["acme", "agent"]))
+        assert acme.json() == {"knowledge_bases": ["help"]}
+
+
+def test_the_openai_client_reaches_dev_mode_with_any_key(tenants):
+    """Ollama, LM Studio and llama.cpp accept any key locally; so does dev mode."""
+    import openai
+
+    settings, knowledge, *_ = tenants
+    dev = settings.model_copy(update={"dev_mode": True})
+    with TestClient(create_app(dev, knowledge), base_url=LOOPBACK) as client:
+        openai_client = openai.OpenAI(
+            api_key="anything", base_url=f"{LOOPBACK}/v1", http_client=client)
+        assert openai_client.models.list().data == []
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "10.0.0.5:8000",
+                                  "127.0.0.1.evil.example", "localhost.evil.example"])
+def test_dev_mode_refuses_requests_addressed_to_other_hosts(tenants, host):
+    """DNS rebinding: a page on evil.example re-resolved to 127.0.0.1 sends its own name in
+    Host; dev mode (an admin without credentials) must not answer it."""
+    settings, knowledge, *_ = tenants
+    dev = settings.model_copy(update={"dev_mode": True})
+    with TestClient(create_app(dev, knowledge), base_url=LOOPBACK) as client:
+        response = client.get("/v1/knowledge-bases", headers={"host": host})
+        assert_error(response, 403, "forbidden", "addressed to")
+        for loopback in ("localhost:8000", "127.0.0.1", "127.0.0.2:8000", "[::1]:8000",
+                         "app.localhost"):
+            assert client.get("/v1/knowledge-bases", headers={"host": loopback}).status_code \
+                == 200, loopback
+
+
+def test_outside_dev_mode_any_host_is_served_and_other_bearers_are_refused(client, tenants):
+    keys = tenants[4]
+    listed = client.get("/v1/knowledge-bases", headers={
+        "host": "learnloop.example.com", **bearer(keys["acme", "agent"])})
+    assert listed.status_code == 200
+    assert_error(client.get("/v1/knowledge-bases", headers=bearer("anything")),
+                 401, "unauthorized", "neither")
+
+
+# --- rate limits ----------------------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_each_key_and_each_user_has_its_own_budget_and_429_says_when_to_retry(tenants):
+    settings, knowledge, registry, _, keys = tenants
+    limited = settings.model_copy(update={"rate_limit_per_key": 3, "rate_limit_per_user": 2})
+    clock = FakeClock()
+    with TestClient(create_app(limited, knowledge)) as client:
+        client.app.state.rate_limiter = RateLimiter(3, 2, clock=clock)
+        agent = bearer(keys["acme", "agent"])
+        for _ in range(3):
+            assert client.get("/v1/knowledge-bases", headers=agent).status_code == 200
+        refused = client.get("/v1/knowledge-bases", headers=agent)
+        assert_error(refused, 429, "rate_limited", "more than 3 requests in a minute")
+        assert refused.headers["retry-after"] == "20"  # 3 a minute: one every 20 s
+        # Another key of the same tenant, and each end user, spend their own budgets.
+        assert client.get("/v1/knowledge-bases", headers=bearer(keys["acme", "admin"])) \
+            .status_code == 200
+        user = registry.issue_token("acme", "u-1", "acct-1")
+        other_user = registry.issue_token("acme", "u-2", "acct-1")
+        assert [ask(client, user).status_code for _ in range(3)] == [200, 200, 429]
+        assert ask(client, other_user).status_code == 200
+        # The budget refills with time.
+        clock.now += 20
+        assert client.get("/v1/knowledge-bases", headers=agent).status_code == 200
+        assert client.get("/v1/knowledge-bases", headers=agent).status_code == 429
+
+
+def test_a_refused_request_does_no_work(tenants):
+    """A 429 is decided before the request is read: the chat turn is not recorded."""
+    settings, knowledge, registry, _, _ = tenants
+    with TestClient(create_app(settings, knowledge)) as client:
+        client.app.state.rate_limiter = RateLimiter(0, 1, clock=FakeClock())
+        user = registry.issue_token("acme", "u-9", "acct-9")
+        assert ask(client, user).status_code == 200
+        before = client.app.state.conversations.count_messages()
+        assert ask(client, user).status_code == 429
+        assert client.app.state.conversations.count_messages() == before
+
+
+def test_the_limiter_forgets_idle_callers(monkeypatch):
+    import assistant.rate_limits as rate_limits
+    from assistant.access import Caller
+
+    monkeypatch.setattr(rate_limits, "_PRUNE_AT", 10)
+    clock = FakeClock()
+    limiter = RateLimiter(60, 60, clock=clock)
+    for i in range(10):
+        limiter.spend(Caller(tenant="acme", role="end_user", user_id=f"u{i}"))
+    clock.now += 61
+    limiter.spend(Caller(tenant="acme", role="end_user", user_id="late"))
+    assert len(limiter._buckets) == 1
 
 
 def test_sessions_table_gains_tenant_columns_on_an_old_store(tmp_path):

@@ -7,7 +7,7 @@ import subprocess
 
 import httpx
 import pytest
-from conftest import learnloop_command, running_server
+from conftest import LOOPBACK, learnloop_command, running_server
 from fastapi.testclient import TestClient
 
 from assistant.api import create_app
@@ -21,7 +21,8 @@ def client(sample_knowledge):
     settings = sample_knowledge.settings.model_copy(update={"dev_mode": True})
     app = create_app(settings, sample_knowledge)
     # As an HTTP client sees it: a server error is a 500 response, not a raised exception.
-    with TestClient(app, raise_server_exceptions=False) as test_client:  # runs the lifespan
+    # Entering the client runs the lifespan.
+    with TestClient(app, raise_server_exceptions=False, base_url=LOOPBACK) as test_client:
         yield test_client
 
 
@@ -137,7 +138,7 @@ def test_huge_filter_list_is_rejected_as_invalid_input(client):
 
 def test_configured_k_limit_applies(sample_knowledge):
     settings = sample_knowledge.settings.model_copy(update={"max_k": 10, "dev_mode": True})
-    with TestClient(create_app(settings, sample_knowledge)) as limited:
+    with TestClient(create_app(settings, sample_knowledge), base_url=LOOPBACK) as limited:
         assert_error(search(limited, k=20), 422, "invalid_input", "k")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import LOOPBACK
 from fastapi.testclient import TestClient
 
 from assistant.api import create_app
@@ -17,7 +18,7 @@ def client(sample_knowledge, tmp_path):
     settings = sample_knowledge.settings.model_copy(
         update={"data_dir": tmp_path / "chat-data", "dev_mode": True}
     )
-    with TestClient(create_app(settings, sample_knowledge)) as test_client:
+    with TestClient(create_app(settings, sample_knowledge), base_url=LOOPBACK) as test_client:
         yield test_client
 
 

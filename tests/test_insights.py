@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from conftest import LOOPBACK
 from fastapi.testclient import TestClient
 
 from assistant.api import create_app
@@ -16,7 +17,7 @@ from assistant.events import EventRow
 def client(sample_knowledge, tmp_path):
     settings = sample_knowledge.settings.model_copy(
         update={"data_dir": tmp_path / "data", "dev_mode": True})
-    with TestClient(create_app(settings, sample_knowledge)) as test_client:
+    with TestClient(create_app(settings, sample_knowledge), base_url=LOOPBACK) as test_client:
         yield test_client
 
 
@@ -56,6 +57,49 @@ def test_topics_group_paraphrases_across_languages(sample_knowledge):
     assert [t["count"] for t in topics] == [3, 2, 1]
     assert "salesforce" in topics[0]["keywords"] and topics[0]["accounts_affected"] == 2
     assert set(topics[1]["examples"]) == {"export to excel", "exportar tareas a excel"}
+
+
+def test_content_gaps_are_cached_until_an_event_here_or_a_minute_passes(
+        sample_knowledge, tmp_path):
+    """The dashboard asks for gaps on every account page: a report is reused until this
+    process stores an event for the tenant, or for a minute (another worker's events)."""
+    from assistant.content_gap_service import ContentGapService
+    from assistant.database import open_database
+    from assistant.event_log import EventLog
+    from assistant.events import validate_event
+
+    here = EventLog(open_database(None, tmp_path))
+    other_worker = EventLog(open_database(None, tmp_path))
+    clock = FakeClock()
+    service = ContentGapService(sample_knowledge, here, ttl_s=60, clock=clock)
+
+    def store(log: EventLog, i: int, question: str) -> None:
+        log.append("default", [validate_event(answer(i, question, "acme"))])
+
+    store(here, 1, "how do I connect salesforce")
+    first = service.report("default")
+    assert first["questions"] == 1
+    assert service.report("default") is first
+    store(other_worker, 2, "is there a gantt chart")
+    assert service.report("default") is first  # not seen for up to a minute …
+    clock.now += 61
+    second = service.report("default")
+    assert second["questions"] == 2  # … then it is
+    store(here, 3, "salesforce integration setup")
+    third = service.report("default")
+    assert third["questions"] == 3 and third["topics"][0]["count"] == 2
+    assert service.report("default", account_id="globex") == {
+        "days": 30, "questions": 0, "topics": []}
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        import time
+
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def test_content_gaps_endpoint(client, sample_knowledge):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port
+from conftest import LOOPBACK, free_port
 from fastapi.testclient import TestClient
 from llm_server import LlamaServer, ScriptedServer, smollm2_gguf
 
@@ -323,7 +323,7 @@ def _llm_app(sample_knowledge: Knowledge, tmp_path: Path, base_url: str) -> Test
         "data_dir": tmp_path / "chat-data", "dev_mode": True, "answerer": "llm",
         "llm_base_url": base_url, **SMALL,
     })
-    return TestClient(create_app(settings, sample_knowledge))
+    return TestClient(create_app(settings, sample_knowledge), base_url=LOOPBACK)
 
 
 def _sse(response: httpx.Response) -> list[tuple[str, dict]]:
