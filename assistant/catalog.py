@@ -138,6 +138,17 @@ class Catalog:
         )
 
     @property
+    def contact_domains(self) -> list[str]:
+        """E-mail domains the admin allowed articles to send readers to (planted.py)."""
+        domains = json.loads(self.get_state("contact_domains") or "[]")
+        return [str(d) for d in domains]
+
+    def set_contact_domains(self, domains: Sequence[str]) -> None:
+        with self.transaction() as conn:
+            self.set_state("contact_domains", json.dumps(sorted(set(domains))), conn)
+            self._bump(conn)  # what retrieval serves changes with them
+
+    @property
     def generation(self) -> int:
         """Bumped by every committed change; readers reload derived indexes when it moves."""
         return int(self.get_state("generation") or 0)

@@ -31,7 +31,6 @@ from assistant.messages import by_language
 from assistant.off_topic import OffTopicExamples
 from assistant.pair_judge import Judge, default_pair_judge, passage_text
 from assistant.passages import Unit, split_units
-from assistant.planted import asks_for_a_secret
 from assistant.reader import Evidence, Reader, default_reader
 from assistant.retrieval import ArticleHit, Retriever
 from assistant.scope import asked_detail, states_detail
@@ -358,11 +357,9 @@ class ExtractiveAnswerer:
         candidates: list[tuple[ArticleHit, int, Unit, tuple[Unit, ...]]] = []
         for hit, rank in passages:
             units = tuple(split_units(hit.body))
-            # A sentence planted in an article that asks the reader to hand a secret to
-            # someone is never quoted, however well it matches (planted.py).
-            candidates.extend(
-                (hit, rank, u, units) for u in units if u.quotable and not asks_for_a_secret(u.text)
-            )
+            # Sentences planted to take a secret or money never reach here: retrieval
+            # serves passages without them (planted.py).
+            candidates.extend((hit, rank, u, units) for u in units if u.quotable)
         if not candidates:
             return []
         renderings: dict[str, str] = {}

@@ -33,6 +33,7 @@ from assistant.errors import ErrorCode, LearnloopError
 from assistant.knowledge_base import Knowledge, KnowledgeBase
 from assistant.language import analyze, detect_language, language_of_locale
 from assistant.lexical import LexicalIndex
+from assistant.planted import ContactDomains, untrusted_sentences, without_untrusted
 
 __all__ = [
     "FILTER_KEYS",
@@ -315,12 +316,22 @@ class Retriever:
                 for lang, (words, vectors) in catalog.terms().items()
             }
             aligner = TermAligner(gist_embedder, vocabularies)
+        # Knowledge is a trust boundary: a sentence planted to take a reader's secrets, money
+        # or mail is never served — not quoted, not in a prompt, not in a snippet.
+        allowed = catalog.contact_domains
+        domains = {d.id: ContactDomains.of(d.url, allowed) for d in docs.values()}
+        served = [
+            without_untrusted(
+                by_id[c].body, untrusted_sentences(by_id[c].body, domains[by_id[c].doc_id])
+            )
+            for c in ids
+        ]
         return _Snapshot(
             generation=generation,
             chunk_ids=ids,
             chunk_doc=[by_id[c].doc_id for c in ids],
             chunk_heading=[by_id[c].heading for c in ids],
-            chunk_body=[by_id[c].body for c in ids],
+            chunk_body=served,
             position={c: i for i, c in enumerate(ids)},
             docs=docs,
             lexical=lexical,

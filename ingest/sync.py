@@ -31,6 +31,7 @@ from assistant.knowledge_base import Knowledge, KnowledgeBase
 from assistant.language import language_of_locale
 from assistant.lexical import LexicalIndex
 from assistant.passages import split_units
+from assistant.planted import ContactDomains, normalize_domains, untrusted_sentences
 from ingest.chunking import Chunk, Chunker
 from ingest.documents import Document, chunk_metadata
 from ingest.loaders import LoadResult, discover, load_file
@@ -55,6 +56,8 @@ class SyncReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    # (file, reason, sentence): text that is stored but never served (planted.py)
+    untrusted: list[tuple[str, str, str]] = field(default_factory=list)
     files_ingested: list[str] = field(default_factory=list)
     files_unchanged: list[str] = field(default_factory=list)
     chunks_embedded: int = 0
@@ -82,6 +85,9 @@ class SyncReport:
             "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
             "skipped_files": len(self.skipped),
             "warnings": [{"file": f, "message": m} for f, m in self.warnings],
+            "untrusted": [
+                {"file": f, "reason": r, "sentence": s} for f, r, s in self.untrusted
+            ],
             "chunks_embedded": self.chunks_embedded,
             "chunks_total": self.chunks_total,
             "seconds": round(self.seconds, 2),
@@ -95,9 +101,12 @@ def sync_path(
     base_url: str | None = None,
     progress: bool = False,
     tenant: str = DEFAULT_TENANT,
+    contact_domains: Sequence[str] | None = None,
 ) -> SyncReport:
     """Ingest ``path`` into ``kb_name``. ``progress`` shows a bar that counts files: one is
-    done when it is read (failed, skipped, unchanged) or when its documents are written."""
+    done when it is read (failed, skipped, unchanged) or when its documents are written.
+    ``contact_domains``: e-mail domains the articles may send readers to besides the site's
+    own (kept for the knowledge base; ``None`` keeps the ones set before)."""
     if not path.exists():
         raise LearnloopError(ErrorCode.invalid_input, f"{path} does not exist")
     started = time.perf_counter()
@@ -107,6 +116,9 @@ def sync_path(
     lock = kb.write_lock()
     try:
         _check_embedder(knowledge, kb)
+        if contact_domains is not None:
+            kb.catalog.set_contact_domains(normalize_domains(contact_domains))
+        allowed = kb.catalog.contact_domains
         files, skipped = discover(root)
         report.skipped = [(_rel(p, root), reason) for p, reason in skipped]
         stored = {row.id: row for row in kb.catalog.documents()}
@@ -120,6 +132,7 @@ def sync_path(
             result = load_file(file, root, base_url, tree)
             docs = _accept(result, owner, report)
             seen.update(d.id for d in docs)
+            report.untrusted.extend(_untrusted(result.rel, docs, allowed))
             fresh = 0
             for doc in docs:
                 row = stored.get(doc.id)
@@ -191,6 +204,18 @@ def _accept(result: LoadResult, owner: dict[str, str], report: SyncReport) -> li
     for doc in result.documents:
         owner[doc.id] = result.rel
     return result.documents
+
+
+def _untrusted(
+    rel: str, docs: list[Document], allowed: Sequence[str]
+) -> list[tuple[str, str, str]]:
+    """The sentences of a file's documents that retrieval will never serve, for the admin."""
+    found: list[tuple[str, str, str]] = []
+    for doc in docs:
+        text = "\n".join(section.text for section in doc.sections)
+        domains = ContactDomains.of(doc.url, allowed)
+        found.extend((rel, u.reason, u.sentence) for u in untrusted_sentences(text, domains))
+    return found
 
 
 def _check_embedder(knowledge: Knowledge, kb: KnowledgeBase) -> None:
