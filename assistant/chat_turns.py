@@ -123,7 +123,8 @@ class ChatTurn:
 
     async def answer(self) -> Answer:
         answer = await run_in_threadpool(self._answerer().answer, self.query)
-        return self.record(answer)
+        # Storing the turn reads learning state and writes two stores: off the event loop.
+        return await run_in_threadpool(self.record, answer)
 
     async def stream(self) -> AsyncIterator[str | Answer]:
         """The answer's text as it is written (LLM answerer: tokens; extractive: nothing),
@@ -143,7 +144,7 @@ class ChatTurn:
             else:
                 final = item
         assert final is not None, "the LLM answerer always ends with its answer"
-        yield self.record(final)
+        yield await run_in_threadpool(self.record, final)
 
     def record(self, answer: Answer) -> Answer:
         """Store the question and its answer in the session (opened now if new), with the
