@@ -30,10 +30,11 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 
 import Stemmer
 from lingua import IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
+
+from assistant.bundled import DATA_DIR
 
 __all__ = [
     "DEFAULT_LANGUAGE",
@@ -50,7 +51,7 @@ __all__ = [
     "stop_words",
 ]
 
-_DATA = Path(__file__).parent / "data"
+_DATA = DATA_DIR
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 _LOCALE_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 # A document's language is settled by its opening: enough text for hundreds of stop words.

@@ -2,17 +2,43 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from assistant.health import DEFAULT_WEIGHTS, validate_weights
-
-__all__ = ["EmbedderName", "Settings"]
+__all__ = ["COMPONENTS", "DEFAULT_WEIGHTS", "EmbedderName", "Settings", "validate_weights"]
 
 EmbedderName = Literal["minilm-onnx-int8", "minilm-onnx", "minilm-torch"]
+
+
+# Health components and their default weights (LEARNLOOP_HEALTH_WEIGHTS overrides them).
+COMPONENTS = ("education", "usage", "support", "sentiment")
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "education": 0.35, "usage": 0.30, "support": 0.15, "sentiment": 0.20,
+}
+
+
+def validate_weights(weights: Mapping[str, float]) -> dict[str, float]:
+    """Known component names, finite non-negative weights, a positive sum; missing ones are
+    0. Returned as shares that add up to 1."""
+    unknown = sorted(set(weights) - set(COMPONENTS))
+    if unknown:
+        raise ValueError(
+            f"unknown health component(s) {', '.join(unknown)}; known: {', '.join(COMPONENTS)}"
+        )
+    for name, value in weights.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
+            value
+        ) or value < 0:
+            raise ValueError(f"health weight '{name}' must be a non-negative number")
+    total = sum(weights.values())
+    if total <= 0:
+        raise ValueError("health weights must add up to more than 0")
+    return {name: float(weights.get(name, 0.0)) / total for name in COMPONENTS}
 
 
 class Settings(BaseSettings):

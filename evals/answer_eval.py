@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from assistant.answers import Answer
+from assistant.answering.answers import Answer
 from evals.retrieval_eval import Question
 
 __all__ = ["format_answer_report", "run_answer_eval"]

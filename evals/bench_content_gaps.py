@@ -19,11 +19,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from assistant.content_gap_service import ContentGapService
-from assistant.database import open_database
-from assistant.event_log import EventLog
-from assistant.events import Event
-from assistant.knowledge_base import Knowledge
+from assistant.events.model import Event
+from assistant.services import Services
 from assistant.settings import Settings
 
 VERBS = ["how do I", "can I", "is there a way to", "why can't I", "where do I",
@@ -64,15 +61,14 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=6000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        settings = Settings(data_dir=Path(scratch))
-        knowledge = Knowledge(settings)
-        knowledge.warm_up()
-        log = EventLog(open_database(None, settings.data_dir))
+        services = Services(Settings(data_dir=Path(scratch), database_url=None))
+        services.knowledge.warm_up()
+        log = services.event_log
         now = datetime.now(UTC)
         events = gap_events(args.questions, now)
         for start in range(0, len(events), 1000):
             log.append("default", events[start : start + 1000])
-        service = ContentGapService(knowledge, log)
+        service = services.content_gaps
         timings = []
         for _ in range(3):
             started = time.perf_counter()

@@ -26,10 +26,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from assistant.database import open_database
-from assistant.event_log import EventLog
-from assistant.events import Event
-from assistant.health_service import facts_from_documents, open_health_service
+from assistant.events.model import Event
+from assistant.health.service import facts_from_documents
+from assistant.services import Services
 from assistant.settings import Settings
 from evals.serving import learnloop, report_latencies, scratch_env, serving
 from ingest.loaders import discover, load_file
@@ -142,7 +141,8 @@ def main() -> None:
 
         started = time.perf_counter()
         per_account = generate(args.accounts, args.events, now)
-        log = EventLog(open_database(None, data_dir))
+        services = Services(Settings(data_dir=data_dir, database_url=None))
+        log = services.event_log
         stored = 0
         batch: list[Event] = []
         for events in per_account:
@@ -156,7 +156,7 @@ def main() -> None:
         print(f"{stored} events for {args.accounts} accounts generated and stored in "
               f"{time.perf_counter() - started:.1f} s ({size:.0f} MB)")
 
-        service = open_health_service(Settings(data_dir=data_dir))
+        service = services.health
         print(f"load average before timing: {os.getloadavg()[0]:.1f} (2 cores: CPU time is "
               "shown beside wall time, as other processes may share the machine)")
         for run in range(1, 4):
@@ -172,7 +172,7 @@ def main() -> None:
 
         started = time.perf_counter()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        subprocess.run([sys.executable, "-m", "assistant.cli", "health", "recompute"],
+        subprocess.run([sys.executable, "-m", "assistant.cli.main", "health", "recompute"],
                        check=True, env=env, stdout=subprocess.DEVNULL)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)

@@ -29,7 +29,7 @@ def _ingest(data: Path, corpus: Path, env: dict[str, str]) -> float:
         [
             sys.executable,
             "-m",
-            "assistant.cli",
+            "assistant.cli.main",
             "ingest",
             str(corpus),
             "--kb",

@@ -11,9 +11,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.answering.prompting import Source
+from assistant.knowledge.retrieval import ArticleHit
 from assistant.language import detect_document_language
-from assistant.prompting import Source
-from assistant.retrieval import ArticleHit
 
 __all__ = ["FAITHFUL_KINDS", "KINDS", "Example", "load_examples"]
 

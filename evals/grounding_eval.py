@@ -37,9 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from assistant.embeddings import UseEmbedder, make_embedder
-from assistant.grounding import GroundingGuard, Measured
-from assistant.grounding_model import FEATURES, GROUNDING_FILE, SupportModel
+from assistant.answering.grounding import GroundingGuard, Measured
+from assistant.models.embeddings import UseEmbedder, make_embedder
+from assistant.models.grounding_model import FEATURES, GROUNDING_FILE, SupportModel
 from assistant.settings import Settings
 from evals.grounding_data import Example, load_examples
 

@@ -24,9 +24,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from assistant.grounding import CITATION, split_sentences
+from assistant.answering.grounding import CITATION, split_sentences
+from assistant.answering.passages import split_units
 from assistant.language import detect_document_language
-from assistant.passages import split_units
 from evals.grounding_data import Example
 
 __all__ = ["perturbations"]

@@ -1,4 +1,4 @@
-"""Training pairs and fine-tuning for the pair judge (assistant/pair_judge.py).
+"""Training pairs and fine-tuning for the pair judge (assistant/models/pair_judge.py).
 
 Called by ``python -m evals.reader_training``, which measures every question through the real
 answerer and hands this module what retrieval put in front of the reader. A ``Pair`` is one
@@ -31,9 +31,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.answering.passages import split_units
 from assistant.language import detect_language, is_stop_word
-from assistant.pair_judge import TRAINABLE_LAYERS, PairJudge, passage_text
-from assistant.passages import split_units
+from assistant.models.pair_judge import TRAINABLE_LAYERS, PairJudge, passage_text
 
 __all__ = [
     "MeasuredUnit",

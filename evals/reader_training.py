@@ -1,5 +1,5 @@
-"""Train the reader (assistant/reader.py) and its pair judge (assistant/pair_judge.py), and
-report both leave-one-knowledge-base-out.
+"""Train the reader (assistant/answering/reader.py) and its pair judge
+(assistant/models/pair_judge.py), and report both leave-one-knowledge-base-out.
 
     python -m evals.reader_training sample=evals/questions/sample.jsonl \\
         plausible=evals/questions/plausible.jsonl ... [--same-product sample,tasklane-es] \\
@@ -60,9 +60,10 @@ from typing import Any
 
 import numpy as np
 
-from assistant.extractive import ExtractiveAnswerer
-from assistant.pair_judge import PAIR_JUDGE_FILE, PairJudge
-from assistant.reader import CLASSES, FEATURES, READER_FILE, Reader
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.reader import CLASSES, FEATURES, READER_FILE, Reader
+from assistant.knowledge.retrieval import Retriever
+from assistant.models.pair_judge import PAIR_JUDGE_FILE, PairJudge
 from evals.pair_training import (
     MeasuredUnit,
     Pair,
@@ -440,8 +441,8 @@ def _format(name: str, figures: dict[str, float]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from assistant.knowledge_base import Knowledge
-    from assistant.off_topic import load_examples
+    from assistant.knowledge.base import Knowledge
+    from assistant.knowledge.off_topic import load_examples
     from assistant.settings import Settings
 
     parser = argparse.ArgumentParser(prog="python -m evals.reader_training")
@@ -505,7 +506,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     for kb in dev:
         knowledge_base = knowledge.get(kb)
         answerer = ExtractiveAnswerer(
-            knowledge.retriever(knowledge_base),
+            Retriever.of(knowledge, knowledge_base),
             knowledge.embedder,
             off_topic=knowledge.off_topic,
             pair_judge=_Unjudged(),

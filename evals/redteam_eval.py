@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.extractive import ExtractiveAnswerer
-from assistant.knowledge_base import Knowledge
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.knowledge.base import Knowledge
+from assistant.knowledge.retrieval import Retriever
 from assistant.settings import Settings
 from ingest.sync import sync_path
 
@@ -103,7 +104,7 @@ def run(redteam: Path, per_category: int | None) -> dict[str, Any]:
         kb_name = "redteam"
         sync_path(knowledge, kb_name, folder, base_url="https://help.tasklane.example/")
         answerer = ExtractiveAnswerer(
-            knowledge.retriever(knowledge.get(kb_name)),
+            Retriever.of(knowledge, knowledge.get(kb_name)),
             knowledge.embedder,
             off_topic=knowledge.off_topic,
             request_kinds=knowledge.request_kinds,

@@ -1,4 +1,4 @@
-"""How well the request-kind model (assistant/request_kind.py) generalizes.
+"""How well the request-kind model (assistant/models/request_kind.py) generalizes.
 
     python -m evals.request_kind_eval [--l2 0.003,0.01,0.03,0.1] [--folds 10]
     python -m evals.request_kind_eval --questions evals/questions/*.jsonl
@@ -36,7 +36,7 @@ import numpy as np
 
 from assistant.guardrails import KindJudge, decline_reason
 from assistant.language import detect_language
-from assistant.request_kind import (
+from assistant.models.request_kind import (
     DECLINED_KINDS,
     EXAMPLES_FILE,
     HELP,
@@ -206,8 +206,8 @@ def eval_questions(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from assistant.knowledge_base import Knowledge
-    from assistant.request_kind import RequestKinds, embed_examples
+    from assistant.knowledge.base import Knowledge
+    from assistant.models.request_kind import RequestKinds, embed_examples
     from assistant.settings import Settings
 
     parser = argparse.ArgumentParser(prog="python -m evals.request_kind_eval")

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ErrorCode, LearnloopError
-from assistant.knowledge_base import Knowledge
-from assistant.retrieval import Mode, Retriever
+from assistant.knowledge.base import Knowledge
+from assistant.knowledge.retrieval import Mode, Retriever
 from evals.metrics import hit_at, ndcg_at, reciprocal_rank_at
 
 __all__ = ["Question", "format_report", "load_questions", "run_retrieval_eval", "summarize"]

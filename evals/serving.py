@@ -49,7 +49,7 @@ def scratch_env(**settings: str) -> Iterator[dict[str, str]]:
 def learnloop(env: dict[str, str], *args: str) -> None:
     """Run a ``learnloop`` command to completion (quietly)."""
     subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args],
+        [sys.executable, "-m", "assistant.cli.main", *args],
         check=True,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -64,7 +64,7 @@ def serving(env: dict[str, str]) -> Iterator[httpx.Client]:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
     server = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "serve", "--dev", "--port", str(port)],
+        [sys.executable, "-m", "assistant.cli.main", "serve", "--dev", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -11,34 +11,15 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
-from ingest.documents import Document, Section
+from assistant.knowledge.documents import Chunk, Document, Section
 
-__all__ = ["Chunk", "Chunker", "TokenCounter"]
+__all__ = ["Chunker", "TokenCounter"]
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
 _LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*+])\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9¿¡\"'(])")
-
-
-@dataclass(frozen=True)
-class Chunk:
-    id: str
-    doc_id: str
-    ord: int
-    heading_path: tuple[str, ...]
-    body: str
-
-    @property
-    def heading(self) -> str:
-        return " > ".join(self.heading_path)
-
-    @property
-    def text(self) -> str:
-        """What gets embedded and indexed: heading path, then the body."""
-        return f"{self.heading}\n{self.body}"
 
 
 class Chunker:

@@ -7,7 +7,7 @@ import re
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
 
-from ingest.documents import Document, ParseError, Section, SectionCollector
+from assistant.knowledge.documents import Document, ParseError, Section, SectionCollector
 from ingest.metadata import document_from_metadata
 
 __all__ = ["html_to_sections", "parse_html"]

@@ -13,12 +13,11 @@ from typing import Any
 
 import yaml
 
-from ingest.documents import AUDIENCES, Document, ParseError, Section
+from assistant.knowledge.documents import AUDIENCES, Document, ParseError, Section
+from assistant.learning.rules import STAGE_TITLES, STAGES
 
-__all__ = ["STAGES", "parse_learning_path"]
+__all__ = ["parse_learning_path"]
 
-STAGES = ("week1", "month1", "month3", "ongoing")
-_STAGE_TITLES = {"week1": "Week 1", "month1": "Month 1", "month3": "Month 3", "ongoing": "Ongoing"}
 _COMPLETES = re.compile(r"^(viewed|[a-z_]+:\s*[\w.\-]+)$")
 
 
@@ -71,7 +70,7 @@ def parse_learning_path(text: str, *, default_id: str, url: str | None, source: 
             items.append({"ref": step["ref"], "title": title, "completes": completes})
         normalized.append({"stage": name, "steps": items})
         body = "\n".join(f"{i}. {item['title']}" for i, item in enumerate(items, start=1))
-        sections.append(Section((_STAGE_TITLES[name],), body))
+        sections.append(Section((STAGE_TITLES[name],), body))
     title = str(data["title"])
     intro = f"Learning path for {str(data['audience']).replace('_', ' ')}s: {title}."
     return Document(

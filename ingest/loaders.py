@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ingest.documents import Document, ParseError, SkippedFile
+from assistant.knowledge.documents import Document, ParseError, SkippedFile
 from ingest.html_pages import parse_html
 from ingest.learning_paths import parse_learning_path
 from ingest.markdown_files import parse_markdown

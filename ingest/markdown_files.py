@@ -7,7 +7,7 @@ transclusions need the ``file`` being loaded to find the files beside it.
 
 from __future__ import annotations
 
-from ingest.documents import Document, ParseError, Section
+from assistant.knowledge.documents import Document, ParseError, Section
 from ingest.markup import clean_markdown, sections_from_markdown, split_front_matter
 from ingest.metadata import document_from_metadata
 from ingest.myst import expand_myst

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from ingest.documents import ParseError, Section, SectionCollector
+from assistant.knowledge.documents import ParseError, Section, SectionCollector
 
 __all__ = [
     "clean_markdown",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from assistant.knowledge.documents import AUDIENCES, LEVELS, Document, ParseError, Section
 from assistant.language import detect_document_language
 from assistant.urls import is_web_address
-from ingest.documents import AUDIENCES, LEVELS, Document, ParseError, Section
 from ingest.titles import title_from_path
 
 __all__ = ["KNOWN_KEYS", "document_from_metadata"]

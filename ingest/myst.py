@@ -19,7 +19,7 @@ import contextlib
 import re
 from pathlib import Path
 
-from ingest.documents import ParseError
+from assistant.knowledge.documents import ParseError
 from ingest.markup import close_marker, split_front_matter
 from ingest.rst_blocks import Close, Heading, RstConverter
 from ingest.rst_includes import collect_substitutions, expand_includes, resolve

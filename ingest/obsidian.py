@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from pathlib import Path, PurePosixPath
 
-from ingest.documents import ParseError
+from assistant.knowledge.documents import ParseError
 from ingest.markup import close_marker, split_front_matter
 from ingest.sources import SourceFile
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.documents import Document, ParseError, Section, SectionCollector
+from assistant.knowledge.documents import Document, ParseError, Section, SectionCollector
 from ingest.metadata import document_from_metadata
 
 __all__ = ["parse_plain_text"]

@@ -27,7 +27,7 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.documents import ParseError
+from assistant.knowledge.documents import ParseError
 from ingest.markup import clean_markdown, split_front_matter
 from ingest.rst_includes import MARKDOWN_DIRECTIVE, resolve
 from ingest.rst_inline import Substitutions, inline_text

@@ -12,7 +12,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingest.documents import Document, ParseError, Section, SectionCollector, SkippedFile
+from assistant.knowledge.documents import (
+    Document,
+    ParseError,
+    Section,
+    SectionCollector,
+    SkippedFile,
+)
 from ingest.metadata import document_from_metadata
 from ingest.rst_blocks import Close, Heading, RstConverter
 from ingest.rst_includes import collect_substitutions, expand_includes

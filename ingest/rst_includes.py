@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import cast
 
-from ingest.documents import ParseError
+from assistant.knowledge.documents import ParseError
 from ingest.rst_inline import Substitutions
 from ingest.sources import SourceFile
 

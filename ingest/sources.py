@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.documents import ParseError
+from assistant.knowledge.documents import ParseError
 
 __all__ = ["NOTE_SUFFIXES", "SourceFile", "SourceTree", "read_text"]
 

@@ -23,17 +23,17 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from assistant.access import DEFAULT_TENANT
-from assistant.crosslingual import vocabulary_from
-from assistant.embeddings import WordPieceCounter
+from assistant.access.registry import DEFAULT_TENANT
+from assistant.answering.passages import split_units
 from assistant.errors import ErrorCode, LearnloopError
-from assistant.knowledge_base import Knowledge, KnowledgeBase
+from assistant.knowledge.base import Knowledge, KnowledgeBase
+from assistant.knowledge.documents import Chunk, Document, chunk_metadata
+from assistant.knowledge.lexical import LexicalIndex
+from assistant.knowledge.trust import ContactDomains, normalize_domains, untrusted_sentences
 from assistant.language import language_of_locale
-from assistant.lexical import LexicalIndex
-from assistant.passages import split_units
-from assistant.planted import ContactDomains, normalize_domains, untrusted_sentences
-from ingest.chunking import Chunk, Chunker
-from ingest.documents import Document, chunk_metadata
+from assistant.models.crosslingual import vocabulary_from
+from assistant.models.embeddings import WordPieceCounter
+from ingest.chunking import Chunker
 from ingest.loaders import LoadResult, discover, load_file
 from ingest.sources import SourceTree
 

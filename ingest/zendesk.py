@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ingest.documents import Document, ParseError
+from assistant.knowledge.documents import Document, ParseError
 from ingest.html_pages import html_to_sections
 from ingest.metadata import document_from_metadata
 

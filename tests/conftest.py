@@ -24,9 +24,14 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from assistant.embeddings import OnnxMiniLMEmbedder, UseEmbedder, WordPieceCounter, export_onnx
-from assistant.knowledge_base import Knowledge
-from assistant.pair_judge import OnnxPairJudge, serving_judge
+from assistant.knowledge.base import Knowledge
+from assistant.models.embeddings import (
+    OnnxMiniLMEmbedder,
+    UseEmbedder,
+    WordPieceCounter,
+    export_onnx,
+)
+from assistant.models.pair_judge import OnnxPairJudge, serving_judge
 from assistant.settings import Settings
 from ingest.sync import sync_path
 
@@ -197,7 +202,7 @@ def free_port() -> int:
 
 def learnloop_command() -> list[str]:
     script = Path(sys.executable).with_name("learnloop")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "assistant.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "assistant.cli.main"]
 
 
 @contextmanager

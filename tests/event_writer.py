@@ -9,9 +9,9 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from assistant.database import open_database
-from assistant.event_log import EventLog
-from assistant.events import Event
+from assistant.events.log import EventLog
+from assistant.events.model import Event
+from assistant.storage.database import open_database
 
 
 def main() -> None:

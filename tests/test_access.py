@@ -11,12 +11,12 @@ import pytest
 from conftest import LOOPBACK, MINI_KB, knowledge_with, running_server
 from fastapi.testclient import TestClient
 
-from assistant.access import AccessRegistry
-from assistant.api import create_app
-from assistant.cli import app as cli_app
-from assistant.conversations import ConversationStore
+from assistant.access.rate_limits import RateLimiter
+from assistant.access.registry import AccessRegistry
+from assistant.app.factory import create_app
+from assistant.chat.conversations import ConversationStore
+from assistant.cli.main import app as cli_app
 from assistant.errors import ErrorCode, LearnloopError
-from assistant.rate_limits import RateLimiter
 from assistant.settings import Settings
 from ingest.sync import sync_path
 
@@ -195,7 +195,7 @@ def test_an_ingest_key_cannot_ask(client, tenants):
 
 def test_users_see_only_their_own_sessions(client, tenants):
     _, _, registry, _, keys = tenants
-    conversations = client.app.state.conversations
+    conversations = client.app.state.services.conversations
     alice = registry.issue_token("acme", "alice", "acct-1", "member", "en-US")
     bob = registry.issue_token("acme", "bob", "acct-1")
     started = ask(client, alice)
@@ -225,10 +225,10 @@ def test_forged_and_expired_tokens_are_refused_over_http_and_store_nothing(clien
                    secrets["globex"])
     expired = _sign({"tenant": "acme", "sub": "alice", "iat": now - 900, "exp": now - 600},
                     secrets["acme"])
-    before = client.app.state.conversations.count_messages()
+    before = client.app.state.services.conversations.count_messages()
     assert_error(ask(client, forged), 401, "unauthorized", "not signed by the tenant")
     assert_error(ask(client, expired), 401, "unauthorized", "expired")
-    assert client.app.state.conversations.count_messages() == before
+    assert client.app.state.services.conversations.count_messages() == before
 
 
 def test_dev_mode_is_the_default_tenant_but_still_checks_sent_credentials(tenants, tmp_path):
@@ -302,7 +302,7 @@ def test_each_key_and_each_user_has_its_own_budget_and_429_says_when_to_retry(te
     limited = settings.model_copy(update={"rate_limit_per_key": 3, "rate_limit_per_user": 2})
     clock = FakeClock()
     with TestClient(create_app(limited, knowledge)) as client:
-        client.app.state.rate_limiter = RateLimiter(3, 2, clock=clock)
+        client.app.state.services.rate_limiter = RateLimiter(3, 2, clock=clock)
         agent = bearer(keys["acme", "agent"])
         for _ in range(3):
             assert client.get("/v1/knowledge-bases", headers=agent).status_code == 200
@@ -326,17 +326,17 @@ def test_a_refused_request_does_no_work(tenants):
     """A 429 is decided before the request is read: the chat turn is not recorded."""
     settings, knowledge, registry, _, _ = tenants
     with TestClient(create_app(settings, knowledge)) as client:
-        client.app.state.rate_limiter = RateLimiter(0, 1, clock=FakeClock())
+        client.app.state.services.rate_limiter = RateLimiter(0, 1, clock=FakeClock())
         user = registry.issue_token("acme", "u-9", "acct-9")
         assert ask(client, user).status_code == 200
-        before = client.app.state.conversations.count_messages()
+        before = client.app.state.services.conversations.count_messages()
         assert ask(client, user).status_code == 429
-        assert client.app.state.conversations.count_messages() == before
+        assert client.app.state.services.conversations.count_messages() == before
 
 
 def test_the_limiter_forgets_idle_callers(monkeypatch):
-    import assistant.rate_limits as rate_limits
-    from assistant.access import Caller
+    import assistant.access.rate_limits as rate_limits
+    from assistant.access.registry import Caller
 
     monkeypatch.setattr(rate_limits, "_PRUNE_AT", 10)
     clock = FakeClock()

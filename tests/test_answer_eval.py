@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answers import Answer, Citation, Handoff
+from assistant.answering.answers import Answer, Citation, Handoff
 from evals.answer_eval import run_answer_eval
 from evals.retrieval_eval import Question
 

@@ -10,7 +10,7 @@ import pytest
 from conftest import LOOPBACK, learnloop_command, running_server
 from fastapi.testclient import TestClient
 
-from assistant.api import create_app
+from assistant.app.factory import create_app
 from ingest.sync import sync_path
 
 QUESTION = "How do I turn on two-factor authentication?"

@@ -23,8 +23,8 @@ import pytest
 from conftest import MINI_KB, knowledge_with
 from fastapi.testclient import TestClient
 
-from assistant.access import AccessRegistry
-from assistant.api import create_app
+from assistant.access.registry import AccessRegistry
+from assistant.app.factory import create_app
 from assistant.settings import Settings
 from ingest.sync import sync_path
 

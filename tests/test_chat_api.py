@@ -8,8 +8,8 @@ import pytest
 from conftest import LOOPBACK
 from fastapi.testclient import TestClient
 
-from assistant.api import create_app
-from assistant.conversations import resolve_follow_up
+from assistant.app.factory import create_app
+from assistant.chat.conversations import resolve_follow_up
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_injection_is_declined_and_offers_a_human(client):
     ({"question": "hi", "kb": "sample", "extra": 1}, 422, "extra"),
 ])
 def test_bad_input_is_refused_and_nothing_is_stored(client, payload, status, fragment):
-    store = client.app.state.conversations
+    store = client.app.state.services.conversations
     before = store.count_messages()
     response = client.post("/v1/chat", json=payload)
     assert response.status_code == status, response.text
@@ -83,7 +83,7 @@ def test_bad_input_is_refused_and_nothing_is_stored(client, payload, status, fra
 
 
 def test_ten_megabyte_question_is_refused_before_it_is_read(client):
-    store = client.app.state.conversations
+    store = client.app.state.services.conversations
     response = client.post("/v1/chat", json={"question": "x" * 10_000_000, "kb": "sample"})
     assert response.status_code == 413
     assert store.count_messages() == 0
@@ -126,4 +126,4 @@ def test_stream_refuses_bad_input_before_streaming(client):
     response = client.post("/v1/chat/stream", json={"question": " ", "kb": "sample"})
     assert response.status_code == 422
     assert response.json()["error"]["message"] == "question is empty"
-    assert client.app.state.conversations.count_messages() == 0
+    assert client.app.state.services.conversations.count_messages() == 0

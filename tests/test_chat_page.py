@@ -17,7 +17,7 @@ from conftest import clear_learnloop_env, running_server
 from PIL import Image, ImageStat
 from playwright.sync_api import Browser, Page, expect
 
-from assistant.access import DEFAULT_TENANT, AccessRegistry
+from assistant.access.registry import DEFAULT_TENANT, AccessRegistry
 
 TWO_FA = "How do I turn on two-factor authentication?"
 NOTIFICATIONS = "How do I change my notification settings?"

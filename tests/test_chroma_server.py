@@ -13,8 +13,8 @@ import httpx
 import pytest
 from conftest import free_port, knowledge_with
 
-from assistant.knowledge_base import Knowledge
-from assistant.retrieval import Retriever
+from assistant.knowledge.base import Knowledge
+from assistant.knowledge.retrieval import Retriever
 from assistant.settings import Settings
 from ingest.sync import sync_path
 

@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 from conftest import PLAUSIBLE_DOCS, needs_plausible
 
+from assistant.knowledge.documents import Document, Section
 from ingest.chunking import Chunker
-from ingest.documents import Document, Section
 from ingest.loaders import discover, load_file
 
 STEPS = "\n\n".join(  # blank lines between items, as many help centers write them

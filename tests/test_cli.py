@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from assistant.cli import app
+from assistant.cli.main import app
 
 QUESTIONS = [
     {"id": "q1", "question": "How do I turn on two-factor authentication?", "lang": "en",

@@ -28,15 +28,15 @@ from conftest import clear_learnloop_env, running_server
 from PIL import Image, ImageStat
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from assistant.access import DEFAULT_TENANT, AccessRegistry, Caller
-from assistant.chat_turns import ChatTurn
-from assistant.conversations import ConversationStore
-from assistant.database import open_database
-from assistant.event_log import EventLog
-from assistant.events import Event
-from assistant.health_service import HealthService, KnowledgeFactsCache
-from assistant.health_store import HealthSnapshots
-from assistant.knowledge_base import Knowledge
+from assistant.access.registry import DEFAULT_TENANT, AccessRegistry, Caller
+from assistant.chat.conversations import ConversationStore
+from assistant.chat.turns import ChatTurn
+from assistant.events.log import EventLog
+from assistant.events.model import Event
+from assistant.health.service import HealthService, KnowledgeFactsCache
+from assistant.health.store import HealthSnapshots
+from assistant.knowledge.base import Knowledge
+from assistant.storage.database import open_database
 
 # Customer data is shown as text, never run as markup.
 HOSTILE_NAME = 'Cobalt Studio <img src=x onerror="window.__xss = 1">'

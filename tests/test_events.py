@@ -15,12 +15,12 @@ import pytest
 from conftest import LOOPBACK
 from fastapi.testclient import TestClient
 
-from assistant.access import AccessRegistry
-from assistant.api import create_app
-from assistant.cli import app as cli_app
-from assistant.database import open_database
-from assistant.event_log import _MIGRATIONS, EventLog
-from assistant.events import EventError, validate_event
+from assistant.access.registry import AccessRegistry
+from assistant.app.factory import create_app
+from assistant.cli.main import app as cli_app
+from assistant.events.log import _MIGRATIONS, EventLog
+from assistant.events.model import EventError, validate_event
+from assistant.storage.database import open_database
 
 WRITER = Path(__file__).with_name("event_writer.py")
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -104,7 +104,7 @@ def test_a_batch_keeps_its_valid_events_and_reports_the_bad_ones(client):
     # The retry of the whole batch stores nothing new.
     again = post(client, batch).json()
     assert (again["accepted"], again["duplicates"]) == (0, 3)
-    assert client.app.state.event_log.count() == 2
+    assert client.app.state.services.event_log.count() == 2
 
 
 @pytest.mark.parametrize(("body", "status", "fragment"), [
@@ -115,14 +115,14 @@ def test_a_batch_keeps_its_valid_events_and_reports_the_bad_ones(client):
 def test_a_malformed_batch_is_refused_whole(client, body, status, fragment):
     response = client.post("/v1/events", json=body)
     assert response.status_code == status and fragment in response.json()["error"]["message"]
-    assert client.app.state.event_log.count() == 0
+    assert client.app.state.services.event_log.count() == 0
 
 
 def test_an_oversized_batch_is_refused(client):
     too_many = [event(i, ts=datetime.now(UTC).isoformat()) for i in range(1001)]
     response = post(client, too_many)
     assert response.status_code == 422 and "limit is 1000" in response.text
-    assert client.app.state.event_log.count() == 0
+    assert client.app.state.services.event_log.count() == 0
 
 
 def test_account_events_are_paged_newest_first(client):
@@ -150,7 +150,7 @@ def test_account_events_are_paged_newest_first(client):
 
 
 def test_tenants_never_see_each_others_events_and_users_send_only_their_own(client):
-    registry: AccessRegistry = client.app.state.access
+    registry: AccessRegistry = client.app.state.services.access
     registry.create_tenant("globex")
     _, globex_csm = registry.create_key("globex", "csm")
     _, globex_ingest = registry.create_key("globex", "ingest")
@@ -175,7 +175,7 @@ def test_tenants_never_see_each_others_events_and_users_send_only_their_own(clie
 
 
 def test_an_end_users_chat_turn_is_logged(client):
-    registry: AccessRegistry = client.app.state.access
+    registry: AccessRegistry = client.app.state.services.access
     token = registry.issue_token("default", "u-9", "acme", "member")
     answer = client.post("/v1/chat", json={"question": "How do I turn on two-factor "
                                            "authentication?", "kb": "sample"},
@@ -254,7 +254,7 @@ def test_migrations_run_once_and_are_recorded(database_url):
 def test_an_end_users_event_id_never_suppresses_the_hosts(client):
     """Ids are unique per sender: a user who sends 'ticket-4711' first does not make the
     host's support_ticket with that id a duplicate, and each side's retry still is one."""
-    registry: AccessRegistry = client.app.state.access
+    registry: AccessRegistry = client.app.state.services.access
     user = {"authorization": f"Bearer {registry.issue_token('default', 'u-1', 'acme')}"}
     now = datetime.now(UTC).isoformat()
     handoff = event("ticket-4711", ts=now, type="handoff_requested", properties={})
@@ -367,7 +367,7 @@ def test_import_csv_and_jsonl_reports_bad_rows_and_is_idempotent(cli, data_dir, 
 
 
 def test_a_user_token_may_not_backdate_its_events_but_the_host_may(client):
-    registry: AccessRegistry = client.app.state.access
+    registry: AccessRegistry = client.app.state.services.access
     user = {"authorization": f"Bearer {registry.issue_token('default', 'u-1', 'acme')}"}
     viewed = {"type": "article_viewed", "properties": {"article_id": "a.md"}}
     old, recent = "2000-01-01T00:00:00Z", (datetime.now(UTC) - timedelta(hours=2)).isoformat()

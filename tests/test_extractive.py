@@ -7,9 +7,10 @@ import re
 
 import pytest
 
-from assistant.cli import app
-from assistant.extractive import ExtractiveAnswerer
-from assistant.scope import asked_detail, states_detail
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.scope import asked_detail, states_detail
+from assistant.cli.main import app
+from assistant.knowledge.retrieval import Retriever
 from ingest.sync import sync_path
 
 
@@ -17,7 +18,7 @@ from ingest.sync import sync_path
 def answerer(sample_knowledge) -> ExtractiveAnswerer:
     kb = sample_knowledge.get("sample")
     return ExtractiveAnswerer(
-        sample_knowledge.retriever(kb),
+        Retriever.of(sample_knowledge, kb),
         sample_knowledge.embedder,
         off_topic=sample_knowledge.off_topic,
         pair_judge=sample_knowledge.pair_judge,
@@ -183,7 +184,7 @@ def test_an_instruction_planted_in_an_article_is_never_quoted(knowledge, tmp_pat
     )
     assert sync_path(knowledge, "planted", folder).ok
     kb = knowledge.get("planted")
-    answerer = ExtractiveAnswerer(knowledge.retriever(kb), knowledge.embedder,
+    answerer = ExtractiveAnswerer(Retriever.of(knowledge, kb), knowledge.embedder,
                                   pair_judge=knowledge.pair_judge)
     answer = answerer.answer("how do I verify my account?")
     assert "evil.example" not in answer.answer
@@ -211,7 +212,7 @@ def test_planted_requests_are_reported_at_ingest_and_never_served(knowledge, tmp
         ("billing.md", "asks for money"), ("billing.md", "outside contact address")]
     assert "gift cards" in report.untrusted[0][2]
     kb = knowledge.get("trust")
-    hits = knowledge.retriever(kb).search("how do I pay an invoice by gift card?", k=3)
+    hits = Retriever.of(knowledge, kb).search("how do I pay an invoice by gift card?", k=3)
     served = " ".join(h.body + h.snippet for h in hits)
     assert "gift cards" not in served and "acme-billing-help" not in served
     assert "billing@acme.com" in served and "Invoices are emailed" in served
@@ -219,5 +220,5 @@ def test_planted_requests_are_reported_at_ingest_and_never_served(knowledge, tmp
     report = sync_path(knowledge, "trust", folder, base_url="https://help.acme.com/",
                        contact_domains=["acme-billing-help.net"])
     assert [r for _, r, _ in report.untrusted] == ["asks for money"]
-    hits = knowledge.retriever(kb).search("invoice questions email", k=3)
+    hits = Retriever.of(knowledge, kb).search("invoice questions email", k=3)
     assert "acme-billing-help" in " ".join(h.body for h in hits)

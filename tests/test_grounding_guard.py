@@ -8,14 +8,15 @@ from __future__ import annotations
 import pytest
 from llm_server import ScriptedServer
 
-from assistant.answering import make_answerer
-from assistant.embeddings import OnnxMiniLMEmbedder, UseEmbedder
+from assistant.answering.factory import make_answerer
+from assistant.answering.grounding import GroundingGuard
+from assistant.answering.llm import LlmAnswerer
+from assistant.answering.prompting import Source
+from assistant.answering.quantities import quantities
 from assistant.errors import LearnloopError
-from assistant.grounding import GroundingGuard
-from assistant.grounding_model import GROUNDING_FILE, SupportModel
-from assistant.knowledge_base import Knowledge
-from assistant.llm_answerer import LlmAnswerer
-from assistant.planted import (
+from assistant.knowledge.base import Knowledge
+from assistant.knowledge.retrieval import ArticleHit, Retriever
+from assistant.knowledge.trust import (
     ContactDomains,
     hands_over_money,
     hands_over_secret,
@@ -25,9 +26,8 @@ from assistant.planted import (
     untrusted_sentences,
     without_untrusted,
 )
-from assistant.prompting import Source
-from assistant.quantities import quantities
-from assistant.retrieval import ArticleHit
+from assistant.models.embeddings import OnnxMiniLMEmbedder, UseEmbedder
+from assistant.models.grounding_model import GROUNDING_FILE, SupportModel
 from assistant.settings import Settings
 
 REPORTS = """Scheduled reports email the results of a saved filter or a dashboard on a regular \
@@ -275,7 +275,7 @@ def test_no_sentence_of_the_shipped_help_centers_is_untrusted() -> None:
 def test_no_statement_of_the_sample_help_center_counts_as_planted() -> None:
     from pathlib import Path
 
-    from assistant.grounding import _statements
+    from assistant.answering.grounding import _statements
 
     articles = Path(__file__).resolve().parents[1] / "knowledge"
     flagged = [
@@ -301,7 +301,7 @@ def _answerer(knowledge: Knowledge, base_url: str) -> LlmAnswerer:
 
 def _backups_source(knowledge: Knowledge) -> int:
     """The prompt number of the passage on what happens to a deleted workspace's data."""
-    hits = knowledge.retriever(knowledge.get("sample")).search(QUESTION, k=3)
+    hits = Retriever.of(knowledge, knowledge.get("sample")).search(QUESTION, k=3)
     marker = "expires from backups within a further 30 days"
     return next(i for i, h in enumerate(hits, start=1) if marker in h.body)
 

@@ -10,13 +10,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.access import AccessRegistry
-from assistant.api import create_app
-from assistant.cli import app as cli_app
-from assistant.database import open_database
-from assistant.event_log import EventLog
-from assistant.events import EventRow, validate_event
-from assistant.health import (
+from assistant.access.registry import AccessRegistry
+from assistant.app.deps import get_now
+from assistant.app.factory import create_app
+from assistant.cli.main import app as cli_app
+from assistant.events.log import EventLog
+from assistant.events.model import EventRow, validate_event
+from assistant.health.scoring import (
     HealthAccumulator,
     KnowledgeFacts,
     PathFact,
@@ -26,12 +26,11 @@ from assistant.health import (
     maturity_of,
     round_score,
     score_account,
-    validate_weights,
 )
-from assistant.health_api import get_now
-from assistant.health_service import HealthService, facts_from_documents
-from assistant.health_store import HealthSnapshots
-from assistant.settings import Settings
+from assistant.health.service import HealthService, facts_from_documents
+from assistant.health.store import HealthSnapshots
+from assistant.settings import Settings, validate_weights
+from assistant.storage.database import open_database
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 BULK = "articles/how-to/bulk-edit.md"
@@ -478,8 +477,8 @@ def api(sample_knowledge, tmp_path):
     app = create_app(settings, sample_knowledge)
     app.dependency_overrides[get_now] = lambda: NOW
     with TestClient(app) as client:
-        seed(client.app.state.event_log)
-        client.app.state.event_log.append("globex", [event("login", 1, "initech")])
+        seed(client.app.state.services.event_log)
+        client.app.state.services.event_log.append("globex", [event("login", 1, "initech")])
         yield client, keys, registry
 
 

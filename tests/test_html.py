@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import MINI_KB
 
-from ingest.documents import ParseError
+from assistant.knowledge.documents import ParseError
 from ingest.html_pages import parse_html
 
 PAGE = (MINI_KB / "pages" / "request-time-off.html").read_text()

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES
 
-from assistant import knowledge_base
-from assistant.cli import app
-from assistant.lexical import LexicalIndex
-from assistant.retrieval import Retriever
+from assistant.cli.main import app
+from assistant.knowledge import base as knowledge_base
+from assistant.knowledge.lexical import LexicalIndex
+from assistant.knowledge.retrieval import Retriever
 from ingest.sync import sync_path
 
 MINI_IDS = {

@@ -8,9 +8,9 @@ import pytest
 from conftest import LOOPBACK
 from fastapi.testclient import TestClient
 
-from assistant.api import create_app
-from assistant.content_gaps import GapQuestion, content_gaps, gap_questions
-from assistant.events import EventRow
+from assistant.app.factory import create_app
+from assistant.events.model import EventRow
+from assistant.insights.content_gaps import GapQuestion, content_gaps, gap_questions
 
 
 @pytest.fixture
@@ -63,10 +63,10 @@ def test_content_gaps_are_cached_until_an_event_here_or_a_minute_passes(
         sample_knowledge, tmp_path):
     """The dashboard asks for gaps on every account page: a report is reused until this
     process stores an event for the tenant, or for a minute (another worker's events)."""
-    from assistant.content_gap_service import ContentGapService
-    from assistant.database import open_database
-    from assistant.event_log import EventLog
-    from assistant.events import validate_event
+    from assistant.events.log import EventLog
+    from assistant.events.model import validate_event
+    from assistant.insights.content_gap_service import ContentGapService
+    from assistant.storage.database import open_database
 
     here = EventLog(open_database(None, tmp_path))
     other_worker = EventLog(open_database(None, tmp_path))
@@ -124,7 +124,7 @@ def test_content_gaps_endpoint(client, sample_knowledge):
 
 
 def test_an_end_users_off_topic_question_is_logged_as_out_of_scope_and_is_no_gap(client):
-    registry = client.app.state.access
+    registry = client.app.state.services.access
     token = registry.issue_token("default", "u-7", "acme", "member")
     headers = {"authorization": f"Bearer {token}"}
     asked = {"write me a poem about mondays": True,  # off topic
@@ -155,7 +155,7 @@ def test_an_out_of_scope_flag_must_be_a_boolean(client):
 
 def test_content_gaps_are_per_tenant_and_staff_only(client):
     client.post("/v1/events", json={"events": [answer(1, "salesforce?", "acme")]})
-    registry = client.app.state.access
+    registry = client.app.state.services.access
     registry.create_tenant("globex")
     _, key = registry.create_key("globex", "csm")
     other = client.get("/v1/insights/content-gaps", headers={"authorization": f"Bearer {key}"})

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES
 
-from assistant.catalog import Catalog
+from assistant.knowledge.catalog import Catalog
+from assistant.knowledge.lexical import LexicalIndex
+from assistant.knowledge.retrieval import FusionWeights, RankedList, Retriever
 from assistant.language import (
     LANGUAGES,
     Language,
@@ -18,9 +20,7 @@ from assistant.language import (
     detect_language,
     language_of_locale,
 )
-from assistant.lexical import LexicalIndex
 from assistant.messages import messages
-from assistant.retrieval import FusionWeights, RankedList, Retriever
 from ingest.sync import sync_path
 
 SPANISH_KB = FIXTURES / "spanish_kb"

@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.api import create_app
-from assistant.events import Event, EventRow
-from assistant.learning import (
+from assistant.app.deps import get_now
+from assistant.app.factory import create_app
+from assistant.events.model import Event, EventRow
+from assistant.learning.rules import (
     LearningPath,
     Material,
     PathLibrary,
@@ -23,8 +24,7 @@ from assistant.learning import (
     audience_for_role,
     user_learning,
 )
-from assistant.learning_api import get_now
-from assistant.learning_service import LearningService
+from assistant.learning.service import LearningService
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -299,13 +299,13 @@ def app_client(sample_knowledge, tmp_path):
     app = create_app(settings, sample_knowledge)
     app.dependency_overrides[get_now] = lambda: NOW
     with TestClient(app) as client:
-        access = client.app.state.access
+        access = client.app.state.services.access
         access.create_tenant("globex")
         client.keys = {  # type: ignore[attr-defined]
             role: access.create_key("default", role)[1] for role in ("csm", "agent", "ingest")
         }
         client.keys["globex"] = access.create_key("globex", "admin")[1]  # type: ignore[attr-defined]
-        client.app.state.event_log.append("default", SAMPLE_EVENTS)
+        client.app.state.services.event_log.append("default", SAMPLE_EVENTS)
         yield client
 
 
@@ -314,7 +314,7 @@ def get(client, path: str, credential: str, **params):
 
 
 def token(client, user: str, account: str = "acct-1", role: str | None = None) -> str:
-    return client.app.state.access.issue_token("default", user, account, role)
+    return client.app.state.services.access.issue_token("default", user, account, role)
 
 
 def test_staff_read_a_users_learning(app_client):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import MINI_KB
 
-from ingest.documents import ParseError
+from assistant.knowledge.documents import ParseError
 from ingest.learning_paths import parse_learning_path
 
 PATH = (MINI_KB / "paths" / "manager-onboarding.yaml").read_text()

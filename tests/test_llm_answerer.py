@@ -19,17 +19,17 @@ from conftest import LOOPBACK, free_port
 from fastapi.testclient import TestClient
 from llm_server import LlamaServer, ScriptedServer, smollm2_gguf
 
-from assistant.answering import make_answerer
-from assistant.answers import Answer, Citation, Handoff
-from assistant.api import create_app
+from assistant.answering.answers import Answer, Citation, Handoff
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.factory import make_answerer
+from assistant.answering.grounding import CitationStream, Renumbering, cited_numbers
+from assistant.answering.llm import LlmAnswer, LlmAnswerer
+from assistant.answering.passages import split_units
+from assistant.answering.prompting import count_tokens, fit_sources, sources_from
+from assistant.app.factory import create_app
 from assistant.errors import LearnloopError
-from assistant.extractive import ExtractiveAnswerer
-from assistant.grounding import CitationStream, Renumbering, cited_numbers
-from assistant.knowledge_base import Knowledge, KnowledgeBase
-from assistant.llm_answerer import LlmAnswer, LlmAnswerer
-from assistant.passages import split_units
-from assistant.prompting import count_tokens, fit_sources, sources_from
-from assistant.retrieval import ArticleHit
+from assistant.knowledge.base import Knowledge, KnowledgeBase
+from assistant.knowledge.retrieval import ArticleHit, Retriever
 from assistant.settings import Settings
 from ingest.sync import sync_path
 
@@ -68,7 +68,7 @@ def llm_answerer(
 
 def extractive_answer(knowledge: Knowledge, kb: KnowledgeBase, question: str) -> Answer:
     return ExtractiveAnswerer(
-        knowledge.retriever(kb), knowledge.embedder, off_topic=knowledge.off_topic,
+        Retriever.of(knowledge, kb), knowledge.embedder, off_topic=knowledge.off_topic,
         pair_judge=knowledge.pair_judge,
     ).answer(question)
 
@@ -99,7 +99,7 @@ def test_a_real_model_answer_cites_only_provided_sources_or_falls_back(
         assert answer.fallback_reason
         assert answer.as_dict() == extractive_answer(sample_knowledge, sample, QUESTION).as_dict()
         return
-    offered = {h.article_id for h in sample_knowledge.retriever(sample).search(QUESTION, k=3)}
+    offered = {h.article_id for h in Retriever.of(sample_knowledge, sample).search(QUESTION, k=3)}
     assert answer.fallback_reason is None
     if answer.answered:
         numbers = [c.n for c in answer.citations]
@@ -127,7 +127,7 @@ def test_streaming_from_a_real_model_yields_tokens_then_the_answer(
 def test_a_supported_answer_is_served_with_citations_renumbered(
     sample_knowledge: Knowledge, sample: KnowledgeBase
 ) -> None:
-    second = sample_knowledge.retriever(sample).search(QUESTION, k=3)[1]
+    second = Retriever.of(sample_knowledge, sample).search(QUESTION, k=3)[1]
     with ScriptedServer(f"{a_sentence_of(second)} [2]") as model:
         answer = llm_answerer(sample_knowledge, sample, model.base_url).answer(QUESTION)
 
@@ -151,7 +151,7 @@ def test_a_supported_answer_is_served_with_citations_renumbered(
 def test_an_answer_the_sources_do_not_back_falls_back_to_extractive(
     sample_knowledge: Knowledge, sample: KnowledgeBase, reply: str, reason: str
 ) -> None:
-    top = sample_knowledge.retriever(sample).search(QUESTION, k=3)[0]
+    top = Retriever.of(sample_knowledge, sample).search(QUESTION, k=3)[0]
     with ScriptedServer(reply.format(sentence=a_sentence_of(top))) as model:
         items = list(llm_answerer(sample_knowledge, sample, model.base_url).stream(QUESTION))
 
@@ -220,7 +220,7 @@ def test_only_questions_the_reader_finds_answered_by_the_passages_reach_the_mode
 ) -> None:
     """The sufficiency check: a model handed passages that don't hold the answer guesses."""
     extractive = ExtractiveAnswerer(
-        sample_knowledge.retriever(sample), sample_knowledge.embedder,
+        Retriever.of(sample_knowledge, sample), sample_knowledge.embedder,
         off_topic=sample_knowledge.off_topic, pair_judge=sample_knowledge.pair_judge,
     )
     assert (extractive.refusal(question) is None) == reaches

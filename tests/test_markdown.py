@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from ingest.documents import ParseError
+from assistant.knowledge.documents import ParseError
 from ingest.markdown_files import parse_markdown
 from ingest.markup import clean_markdown, sections_from_markdown, split_front_matter, strip_tags
 

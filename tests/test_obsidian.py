@@ -132,7 +132,7 @@ def test_an_edited_note_changes_the_notes_that_embed_it(tmp_path):
 
 
 def test_ingest_reports_files_skipped_with_reasons_and_warnings(cli, data_dir, tmp_path):
-    from assistant.cli import app
+    from assistant.cli.main import app
 
     vault = Path(shutil.copytree(VAULT, tmp_path / "vault"))
     (vault / "README.md").write_text("# About this vault\n")

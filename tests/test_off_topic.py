@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.extractive import ExtractiveAnswerer
-from assistant.off_topic import EXAMPLES_FILE, OffTopicExamples, load_examples
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.knowledge.off_topic import EXAMPLES_FILE, OffTopicExamples, load_examples
+from assistant.knowledge.retrieval import Retriever
 from evals.retrieval_eval import load_questions
 from ingest.sync import sync_path
 
@@ -38,7 +39,7 @@ def examples(embedders) -> OffTopicExamples:
 def answerer(sample_knowledge) -> ExtractiveAnswerer:
     kb = sample_knowledge.get("sample")
     return ExtractiveAnswerer(
-        sample_knowledge.retriever(kb), sample_knowledge.embedder,
+        Retriever.of(sample_knowledge, kb), sample_knowledge.embedder,
         off_topic=sample_knowledge.off_topic, pair_judge=sample_knowledge.pair_judge,
     )
 
@@ -129,7 +130,7 @@ def test_a_help_center_that_covers_an_examples_subject_answers_it(knowledge, tmp
     assert sync_path(knowledge, "sheets", docs).ok
     kb = knowledge.get("sheets")
     sheets = ExtractiveAnswerer(
-        knowledge.retriever(kb), knowledge.embedder, off_topic=knowledge.off_topic,
+        Retriever.of(knowledge, kb), knowledge.embedder, off_topic=knowledge.off_topic,
         pair_judge=knowledge.pair_judge,
     )
     assert knowledge.off_topic is not None

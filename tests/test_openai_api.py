@@ -16,7 +16,7 @@ import pytest
 from conftest import clear_learnloop_env, running_server
 from langchain_openai import ChatOpenAI
 
-from assistant.access import DEFAULT_TENANT, AccessRegistry
+from assistant.access.registry import DEFAULT_TENANT, AccessRegistry
 
 TWO_FA = "How do I turn on two-factor authentication?"
 TWO_FA_ID = "articles/admin/two-factor-authentication.md"

@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from assistant.pair_judge import (
+from assistant.models.pair_judge import (
     PAIR_JUDGE_FILE,
     PairJudge,
     default_pair_judge,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.passages import split_units
+from assistant.answering.passages import split_units
 
 BODY = """Bulk edit changes many tasks at once. It works in List and Board views.
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES
 
-from ingest.documents import ParseError
+from assistant.knowledge.documents import ParseError
 from ingest.loaders import discover, load_file
 from ingest.plain_text import parse_plain_text
 

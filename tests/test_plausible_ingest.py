@@ -7,7 +7,7 @@ import re
 import pytest
 from conftest import PLAUSIBLE_DOCS, clear_learnloop_env, knowledge_with, needs_plausible
 
-from assistant.retrieval import Retriever
+from assistant.knowledge.retrieval import Retriever
 from assistant.settings import Settings
 from ingest.loaders import discover, load_file
 from ingest.sync import sync_path

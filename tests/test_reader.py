@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.reader import CLASSES, FEATURES, READER_FILE, Evidence, Reader
+from assistant.answering.reader import CLASSES, FEATURES, READER_FILE, Evidence, Reader
 from evals.reader_training import (
     Row,
     choose_threshold,

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from conftest import REPO, SHARED
 
-from assistant.embeddings import Embedder
 from assistant.guardrails import ABOUT_THE_ASSISTANT, REASONS, decline_reason, is_refusal
-from assistant.request_kind import (
+from assistant.models.embeddings import Embedder
+from assistant.models.request_kind import (
     DECLINED_KINDS,
     HELP,
     KINDS,

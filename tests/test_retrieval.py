@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.errors import ErrorCode, LearnloopError
-from assistant.retrieval import MODES, Retriever
+from assistant.knowledge.retrieval import MODES, Retriever
 
 
 @pytest.fixture(scope="module")

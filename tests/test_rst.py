@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, SHARED
 
-from assistant.retrieval import Retriever
+from assistant.knowledge.retrieval import Retriever
 from ingest.loaders import discover, load_file
 from ingest.rst_files import parse_rst
 from ingest.sources import SourceTree

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES
 
-from ingest.documents import ParseError
+from assistant.knowledge.documents import ParseError
 from ingest.loaders import load_file
 from ingest.zendesk import parse_zendesk
 

@@ -1,0 +1,2 @@
+"""Who is calling: tenants, API keys, user tokens (JWT), roles, and per-key / per-user rate
+limits."""

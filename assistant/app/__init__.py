@@ -1,0 +1,1 @@
+"""The HTTP service: the application factory, dependencies, and one router per resource."""

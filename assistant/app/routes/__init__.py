@@ -1,0 +1,1 @@
+"""One router per resource. Routers import services and dependencies, never each other."""

@@ -1,0 +1,180 @@
+"""Conversations: sessions and their turns, stored in SQLite (not only in memory), so a
+follow-up can be resolved against what was asked before and any worker can continue it."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from assistant.access.registry import DEFAULT_TENANT, Caller
+from assistant.answering.answers import Answer
+
+__all__ = ["ConversationStore", "resolve_follow_up"]
+
+# Migrations in order; PRAGMA user_version records how many have run.
+_MIGRATIONS = (
+    """
+    CREATE TABLE IF NOT EXISTS sessions (
+        id TEXT PRIMARY KEY, kb TEXT NOT NULL, created_at TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS messages (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL, role TEXT NOT NULL, text TEXT NOT NULL, payload TEXT,
+        created_at TEXT NOT NULL, UNIQUE (session_id, seq)
+    );
+    """,
+    # Sessions belong to a tenant and, when an end user started them, to that user.
+    """
+    ALTER TABLE sessions ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+    ALTER TABLE sessions ADD COLUMN user_id TEXT;
+    ALTER TABLE sessions ADD COLUMN account_id TEXT;
+    CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (tenant, user_id);
+    """,
+)
+_FOLLOW_UP_START = re.compile(
+    r"^\s*(and|also|what about|how about|same for|y|¿y|también|tambien|y en|y si)\b", re.I
+)
+
+
+def resolve_follow_up(question: str, previous_questions: list[str]) -> str:
+    """The text to search for: a short or "and …?" follow-up carries the last question along.
+
+    "and on mobile?" after "how do I turn off notifications" searches for both, so the
+    answer is about notifications on mobile rather than about the mobile app in general.
+    """
+    if not previous_questions:
+        return question
+    words = re.findall(r"\w+", question)
+    if len(words) <= 4 or _FOLLOW_UP_START.match(question):
+        return f"{previous_questions[-1]} {question}"
+    return question
+
+
+class ConversationStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+        self._lock = threading.Lock()
+
+    def _migrate(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            done = self._db.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(_MIGRATIONS[done:], start=done + 1):
+                for statement in filter(str.strip, script.split(";")):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={number}")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def create_session(
+        self,
+        kb: str,
+        tenant: str = DEFAULT_TENANT,
+        user_id: str | None = None,
+        account_id: str | None = None,
+    ) -> str:
+        session_id = uuid.uuid4().hex
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO sessions (id, kb, created_at, tenant, user_id, account_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, kb, _now(), tenant, user_id, account_id),
+            )
+        return session_id
+
+    def session(self, session_id: str, caller: Caller | None = None) -> dict[str, Any] | None:
+        """The session with its messages, or None when it does not exist *for this caller*:
+        another tenant's session, or another end user's, is reported exactly like a missing
+        one, so ids cannot be probed."""
+        row = self._db.execute(
+            "SELECT id, kb, created_at, tenant, user_id, account_id FROM sessions WHERE id=?",
+            (session_id,),
+        ).fetchone()
+        if row is None or (caller is not None and not _visible(row[3], row[4], caller)):
+            return None
+        messages = [
+            {
+                "message_id": m[0],
+                "role": m[1],
+                "text": m[2],
+                "answer": json.loads(m[3]) if m[3] else None,
+                "created_at": m[4],
+            }
+            for m in self._db.execute(
+                "SELECT id, role, text, payload, created_at FROM messages "
+                "WHERE session_id=? ORDER BY seq",
+                (session_id,),
+            )
+        ]
+        return {
+            "session_id": row[0],
+            "kb": row[1],
+            "created_at": row[2],
+            "user_id": row[4],
+            "account_id": row[5],
+            "messages": messages,
+        }
+
+    def questions(self, session_id: str, limit: int = 5) -> list[str]:
+        rows = self._db.execute(
+            "SELECT text FROM messages WHERE session_id=? AND role='user' ORDER BY seq DESC "
+            "LIMIT ?",
+            (session_id, limit),
+        ).fetchall()
+        return [r[0] for r in reversed(rows)]
+
+    def add_turn(self, session_id: str, question: str, answer: Answer) -> str:
+        """Store the question and its answer together; returns the answer's message id."""
+        message_id = uuid.uuid4().hex
+        payload = json.dumps(
+            answer.as_dict() | {"message_id": message_id, "session_id": session_id}
+        )
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                seq = self._db.execute(
+                    "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE session_id=?",
+                    (session_id,),
+                ).fetchone()[0]
+                now = _now()
+                self._db.execute(
+                    "INSERT INTO messages VALUES (?,?,?,?,?,?,?)",
+                    (uuid.uuid4().hex, session_id, seq + 1, "user", question, None, now),
+                )
+                self._db.execute(
+                    "INSERT INTO messages VALUES (?,?,?,?,?,?,?)",
+                    (message_id, session_id, seq + 2, "assistant", answer.answer, payload, now),
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return message_id
+
+    def count_messages(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+
+
+def _visible(tenant: str, user_id: str | None, caller: Caller) -> bool:
+    if tenant != caller.tenant:
+        return False
+    # Staff keys (agent, csm, admin) see the tenant's conversations; an end user only theirs.
+    return not caller.is_end_user or user_id == caller.user_id
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()

@@ -1,0 +1,1 @@
+"""The ``learnloop`` command line and the demo data seeder."""

@@ -1,0 +1,1 @@
+"""Engagement events: their schema and validation, the append-only log, and file import."""

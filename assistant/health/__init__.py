@@ -1,0 +1,1 @@
+"""Account health: scoring rules and signals, the recompute service and daily snapshots."""

@@ -1,0 +1,1 @@
+"""Reports for content admins and CSMs built from events: content gaps."""

@@ -1,0 +1,117 @@
+"""The composition root: the one place that builds Learnloop's parts from settings.
+
+The HTTP app (in its lifespan), the command line and the eval scripts all start from
+``Services(settings)``; FastAPI dependencies (``assistant.app.deps``) hand its parts to the
+routers. A part is built on first use and then kept, so a CLI command pays only for what it
+touches; ``warm_up()`` builds everything a request could need before the app says it is ready.
+Nothing else constructs stores or services, and nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from assistant.access.rate_limits import RateLimiter
+from assistant.access.registry import DEFAULT_TENANT, AccessRegistry
+from assistant.answering.factory import Answerers
+from assistant.chat.conversations import ConversationStore
+from assistant.chat.turns import ChatParts
+from assistant.clock import Clock, utc_now
+from assistant.events.log import EventLog
+from assistant.health.service import HealthService, KnowledgeFactsCache
+from assistant.health.store import HealthSnapshots
+from assistant.insights.content_gap_service import ContentGapService
+from assistant.knowledge.base import Knowledge
+from assistant.learning.service import LearningService
+from assistant.settings import Settings
+from assistant.storage.database import Database, open_database
+
+__all__ = ["Services"]
+
+
+class Services:
+    """Settings, stores, models, knowledge and services of one process, built once."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        knowledge: Knowledge | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.clock = clock
+        if knowledge is not None:  # a test or benchmark sharing already loaded models
+            self.__dict__["knowledge"] = knowledge
+
+    # --- stores ------------------------------------------------------------------------------
+
+    @cached_property
+    def database(self) -> Database:
+        """Events, tips and health snapshots: SQLite in the data dir, or LEARNLOOP_DATABASE_URL."""
+        return open_database(self.settings.database_url, self.settings.data_dir)
+
+    @cached_property
+    def event_log(self) -> EventLog:
+        return EventLog(self.database)
+
+    @cached_property
+    def conversations(self) -> ConversationStore:
+        return ConversationStore(self.settings.data_dir / "conversations.sqlite")
+
+    @cached_property
+    def access(self) -> AccessRegistry:
+        access = AccessRegistry(
+            self.settings.data_dir / "access.sqlite", self.settings.max_token_lifetime
+        )
+        access.ensure_tenant(DEFAULT_TENANT)
+        return access
+
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        return RateLimiter(self.settings.rate_limit_per_key, self.settings.rate_limit_per_user)
+
+    # --- knowledge and the services on top of it ----------------------------------------------
+
+    @cached_property
+    def knowledge(self) -> Knowledge:
+        return Knowledge(self.settings)
+
+    @cached_property
+    def answerers(self) -> Answerers:
+        return Answerers(self.settings, self.knowledge)
+
+    @cached_property
+    def learning(self) -> LearningService:
+        return LearningService(self.knowledge, self.event_log)
+
+    @cached_property
+    def health(self) -> HealthService:
+        return HealthService(
+            self.event_log,
+            HealthSnapshots(self.database),
+            KnowledgeFactsCache(self.knowledge),
+            self.settings.health_weights,
+        )
+
+    @cached_property
+    def content_gaps(self) -> ContentGapService:
+        return ContentGapService(self.knowledge, self.event_log)
+
+    @cached_property
+    def chat(self) -> ChatParts:
+        return ChatParts(
+            self.settings, self.knowledge, self.answerers, self.conversations,
+            self.event_log, self.learning,
+        )
+
+    def warm_up(self) -> None:
+        """Build every part a request may need and load the models, so that the first
+        question is answered without loading anything."""
+        self.knowledge.warm_up()
+        for part in ("access", "rate_limiter", "chat", "health", "content_gaps"):
+            getattr(self, part)
+
+    def close(self) -> None:
+        if "database" in self.__dict__:
+            self.database.close()

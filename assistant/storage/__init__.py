@@ -1,0 +1,1 @@
+"""The database opener (SQLite by default, PostgreSQL by URL) and the one migration runner."""
