@@ -381,7 +381,7 @@ def test_account_learning_lists_each_user(app_client):
 
 
 def test_next_steps_for_a_chat_answer(app_client):
-    state = app_client.app.state
+    state = app_client.app.state.services
     service = LearningService(state.knowledge, state.event_log)
     steps = service.next_steps_for(
         "default", "mia", "acct-1", "manager", "Can I send a status report every week?", NOW,
