@@ -16,7 +16,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,14 +29,10 @@ from PIL import Image, ImageStat
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from assistant.access.registry import DEFAULT_TENANT, AccessRegistry, Caller
-from assistant.chat.conversations import ConversationStore
 from assistant.chat.turns import ChatTurn
-from assistant.events.log import EventLog
 from assistant.events.model import Event
-from assistant.health.service import HealthService, KnowledgeFactsCache
-from assistant.health.store import HealthSnapshots
 from assistant.knowledge.base import Knowledge
-from assistant.storage.database import open_database
+from assistant.services import Services
 
 # Customer data is shown as text, never run as markup.
 HOSTILE_NAME = 'Cobalt Studio <img src=x onerror="window.__xss = 1">'
@@ -158,28 +154,25 @@ QUESTIONS = [
 
 def tell(knowledge: Knowledge, data_dir: Path, now: datetime) -> None:
     """Write the story into ``data_dir``: events, questions, 30 days of health snapshots."""
-    database = open_database(None, data_dir)
+    settings = knowledge.settings.model_copy(update={"data_dir": data_dir, "database_url": None})
+    services = Services(settings, knowledge=knowledge)
     try:
-        event_log = EventLog(database)
-        event_log.append(DEFAULT_TENANT, story(now))
-        conversations = ConversationStore(data_dir / "conversations.sqlite")
+        services.event_log.append(DEFAULT_TENANT, story(now))
+        chat = replace(services.chat, learning=None)
 
         async def ask_all() -> None:
             for account_id, user, question, days_ago in QUESTIONS:
                 caller = Caller(DEFAULT_TENANT, "end_user", user_id=user, account_id=account_id)
-                turn = ChatTurn.validate(question, "sample", None, caller, knowledge,
-                                         conversations, knowledge.settings, event_log)
+                turn = ChatTurn.validate(question, "sample", None, caller, chat)
                 turn.asked_at = now - timedelta(days=days_ago)
                 await turn.answer()
 
         # In a thread of its own: Playwright's sync API may already run a loop in this one.
         with ThreadPoolExecutor(1) as worker:
             worker.submit(asyncio.run, ask_all()).result()
-        health = HealthService(event_log, HealthSnapshots(database),
-                               KnowledgeFactsCache(knowledge))
-        health.backfill(DEFAULT_TENANT, now, 30)
+        services.health.backfill(DEFAULT_TENANT, now, 30)
     finally:
-        database.close()
+        services.close()
 
 
 # --- server, keys and pages ------------------------------------------------------------------
