@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-__all__ = ["Clock", "utc_now"]
+__all__ = ["DAY_MS", "Clock", "utc_now"]
 
 Clock = Callable[[], datetime]
+DAY_MS = 86_400_000
 
 
 def utc_now() -> datetime:

@@ -19,8 +19,6 @@ from assistant.events.model import EventRow, validate_event
 from assistant.health.scoring import (
     HealthAccumulator,
     KnowledgeFacts,
-    PathFact,
-    PathStepFact,
     Resource,
     band_of,
     maturity_of,
@@ -29,6 +27,7 @@ from assistant.health.scoring import (
 )
 from assistant.health.service import HealthService, facts_from_documents
 from assistant.health.store import HealthSnapshots
+from assistant.learning.rules import LearningPath, Material, PathLibrary, Step
 from assistant.settings import Settings, validate_weights
 from assistant.storage.database import open_database
 
@@ -37,8 +36,7 @@ BULK = "articles/how-to/bulk-edit.md"
 SLACK = "articles/integrations/slack.md"
 BASICS = "articles/getting-started/tasks-basics.md"
 SCHEDULE_TIP = "tips/schedule-your-status-report.md"
-FACTS = KnowledgeFacts(
-    resources={
+RESOURCES = {
         BULK: Resource(BULK, "Edit many tasks at once with bulk edit", "article",
                        ("tasks.bulk_edit",), ("bulk-edit",)),
         SLACK: Resource(SLACK, "Connect Tasklane to Slack", "article", ("integrations.slack",),
@@ -46,14 +44,21 @@ FACTS = KnowledgeFacts(
         BASICS: Resource(BASICS, "Tasks basics", "article", ("tasks.create",)),
         SCHEDULE_TIP: Resource(SCHEDULE_TIP, "Schedule your status report", "tip",
                                ("reports.schedule",), ("reports",)),
-    },
-    paths=[PathFact("end-user", "Getting productive", "end_user", (
-        PathStepFact(BASICS, "First tasks", "week1", "tasks.create", "feature_used: tasks.create"),
-        PathStepFact(SLACK, "Connect Slack", "month1", "integrations.slack",
-                     "feature_used: integrations.slack"),
-        PathStepFact(BULK, "Bulk edit", "month3", "tasks.bulk_edit", "viewed"),
-    ))],
-)
+}
+END_USER_PATH = LearningPath("end-user", "Getting productive", "end_user", (
+    Step(BASICS, "First tasks", "week1", "feature_used: tasks.create"),
+    Step(SLACK, "Connect Slack", "month1", "feature_used: integrations.slack"),
+    Step(BULK, "Bulk edit", "month3", "viewed"),
+))
+
+
+def knowledge_facts(paths: list[LearningPath]) -> KnowledgeFacts:
+    materials = [Material(r.id, r.title, None, r.kind, None, r.features[0])
+                 for r in RESOURCES.values()]
+    return KnowledgeFacts(RESOURCES, PathLibrary.build(paths, materials))
+
+
+FACTS = knowledge_facts([END_USER_PATH])
 
 
 def ev(kind: str, days_ago: float, user: str | None = "u1", subject: str | None = None,
@@ -329,10 +334,9 @@ def test_untouched_capability_from_paths_due_by_tenure():
 
 
 def test_paths_follow_the_users_roles_as_learning_does():
-    admin_path = PathFact("admin", "Admin onboarding", "admin", (
-        PathStepFact(SLACK, "Connect Slack", "week1", "integrations.slack",
-                     "feature_used: integrations.slack"),))
-    facts = KnowledgeFacts(FACTS.resources, [*FACTS.paths, admin_path])
+    admin_path = LearningPath("admin", "Admin onboarding", "admin", (
+        Step(SLACK, "Connect Slack", "week1", "feature_used: integrations.slack"),))
+    facts = knowledge_facts([END_USER_PATH, admin_path])
     owner = [created(200), ev("user_updated", 300, role="Owner"), ev("login", 1)]
     assert health(owner, facts=facts).components["education"].details["path_steps_due"] == 1
     both = [*owner, ev("login", 1, user="u2")]  # no role: the end-user path too

@@ -267,7 +267,7 @@ def test_account_view_lists_users_and_aggregates():
     assert view["aggregate"] == {
         "users": 2, "by_stage": {"week1": 1, "month1": 0, "month3": 1, "ongoing": 0},
         "average_percent": 12, "completion_share": round(2 / 11, 4), "completed_paths": 0,
-        "on_track_share": 0.5,
+        "on_track_share": 0.5, "steps_done": 2,
     }
 
 

@@ -237,12 +237,6 @@ class EventLog:
         )
         return row is not None
 
-    def has_user(self, tenant: str, user_id: str) -> bool:
-        row = self.db.fetchone(
-            "SELECT 1 FROM events WHERE tenant = ? AND user_id = ? LIMIT 1", (tenant, user_id)
-        )
-        return row is not None
-
     def count(self, tenant: str | None = None) -> int:
         if tenant is None:
             row = self.db.fetchone("SELECT COUNT(*) FROM events")

@@ -39,13 +39,22 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
+from assistant.clock import DAY_MS
 from assistant.events.model import MAX_FUTURE, EventRow
-from assistant.learning.rules import audience_for_role
+from assistant.learning.rules import (
+    LEARNING_TYPES,
+    VIEW_TYPES,
+    LearningPath,
+    PathLibrary,
+    StepEvidence,
+    path_for_role,
+    step_completion,
+)
 from assistant.settings import DEFAULT_WEIGHTS, validate_weights
 
 __all__ = [
@@ -57,8 +66,6 @@ __all__ = [
     "HealthAccumulator",
     "KnowledgeFacts",
     "Maturity",
-    "PathFact",
-    "PathStepFact",
     "Resource",
     "Segment",
     "Signal",
@@ -84,7 +91,6 @@ SIGNAL_CODES = (
     "renewal_within_90d",
 )
 
-DAY_MS = 86_400_000
 _FUTURE_MS = int(MAX_FUTURE.total_seconds() * 1000)
 
 # --- thresholds ------------------------------------------------------------------------------
@@ -111,13 +117,6 @@ NPS_WINDOW_DAYS, FEEDBACK_WINDOW_DAYS, SEEN_WINDOW_DAYS, TEXT_WINDOW_DAYS = 180,
 _MENTION_CACHE = 50_000          # distinct question and ticket texts remembered
 EVIDENCE_LIMIT = 5               # features, users or tickets named per signal
 
-# Events that mean a user set out to learn something.
-LEARNING_TYPES = frozenset({
-    "question_asked", "article_viewed", "citation_clicked", "tip_clicked", "tip_feedback",
-    "tip_adopted", "path_step_completed", "answer_feedback",
-})
-# Reading a resource (its subject is the document id).
-READ_TYPES = frozenset({"article_viewed", "citation_clicked", "tip_clicked"})
 # Facts about an account or user, not something a user did.
 FACT_TYPES = frozenset({"account_updated", "user_updated"})
 # Stage windows in days of tenure: a stage's steps are due progressively over its window.
@@ -153,29 +152,12 @@ class Resource:
     tags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class PathStepFact:
-    ref: str
-    title: str
-    stage: str
-    feature: str | None = None       # the feature the step teaches or completes with
-    completes: str = "viewed"
-
-
-@dataclass(frozen=True)
-class PathFact:
-    id: str
-    title: str
-    audience: str
-    steps: tuple[PathStepFact, ...] = ()
-
-
 @dataclass
 class KnowledgeFacts:
     """What the tenant's knowledge says about features (from every knowledge base)."""
 
     resources: dict[str, Resource] = field(default_factory=dict)
-    paths: list[PathFact] = field(default_factory=list)
+    library: PathLibrary = field(default_factory=lambda: PathLibrary.build([], []))
 
     def __post_init__(self) -> None:
         self.by_feature: dict[str, list[Resource]] = {}
@@ -184,8 +166,8 @@ class KnowledgeFacts:
                 self.by_feature.setdefault(feature, []).append(resource)
         for path in self.paths:
             for step in path.steps:
-                if step.feature:
-                    self.by_feature.setdefault(step.feature, [])
+                if step_feature := self.library.step_feature(step):
+                    self.by_feature.setdefault(step_feature, [])
         self.keywords = _feature_keywords(self.by_feature)
         self._phrase_features: dict[str, set[str]] = {}
         for feature, phrases in self.keywords.items():
@@ -198,6 +180,10 @@ class KnowledgeFacts:
             re.compile(r"\b(" + "|".join(re.escape(p) for p in alternatives) + r")\b")
             if alternatives else None
         )
+
+    @property
+    def paths(self) -> list[LearningPath]:
+        return list(self.library.paths.values())
 
     @property
     def features(self) -> set[str]:
@@ -286,6 +272,7 @@ class AccountActivity:
     reads_ever: set[str] = field(default_factory=set)
     reads_30: dict[str, list[Any]] = field(default_factory=dict)   # id -> [count, users, last]
     completed_refs: set[str] = field(default_factory=set)
+    evidence: dict[str, StepEvidence] = field(default_factory=dict)  # per user, for path steps
     tips_shown_ever: set[str] = field(default_factory=set)
     tips_shown_30: int = 0
     tips_engaged_30: int = 0
@@ -392,6 +379,11 @@ class HealthAccumulator:
                     if ts >= d14:
                         acc.logins_14 += 1
                     continue
+                if subject is not None:
+                    evidence = acc.evidence.get(user)
+                    if evidence is None:
+                        evidence = acc.evidence[user] = StepEvidence()
+                    evidence.add(kind, subject, ts)
             if kind == "feature_used":
                 if subject and ts > acc.features_last.get(subject, -1):
                     acc.features_last[subject] = ts
@@ -412,7 +404,7 @@ class HealthAccumulator:
                 acc.learning_prev += 1
                 if user is not None:
                     acc.learners_prev.add(user)
-        if kind in READ_TYPES:
+        if kind in VIEW_TYPES:
             if subject:
                 acc.reads_ever.add(subject)
                 if ts >= self._d30:
@@ -620,20 +612,6 @@ def score_account(
     )
 
 
-def _paths_for(paths: Sequence[PathFact], audiences: Iterable[str]) -> list[PathFact]:
-    """The paths the account's users follow: for each user's audience (from their role, as
-    learning does), the path of that audience, else the end-user path, else the first."""
-    chosen: dict[str, PathFact] = {}
-    for audience in audiences:
-        path = next(
-            (p for wanted in (audience, "end_user") for p in paths if p.audience == wanted),
-            paths[0] if paths else None,
-        )
-        if path is not None:
-            chosen[path.id] = path
-    return list(chosen.values())
-
-
 def _mean(values: Iterable[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return sum(present) / len(present) if present else None
@@ -690,8 +668,12 @@ class _Context:
         )
         self.tenure_days = max(0, (self.now.date() - start).days) if start else 0
         self.renewal = _parse_date(a.fact("renewal_date"))
-        audiences = {audience_for_role(a.user_roles.get(u)) for u in a.users}
-        self.paths = _paths_for(facts.paths, audiences)
+        # Each user follows the path of their role, as in learning; the account follows those.
+        self.user_paths = {
+            u: path for u in sorted(a.users)
+            if (path := path_for_role(facts.paths, a.user_roles.get(u))) is not None
+        }
+        self.paths = list({p.id: p for p in self.user_paths.values()}.values())
 
     # -- components ---------------------------------------------------------------------
 
@@ -723,27 +705,36 @@ class _Context:
         return _mean(subs.values()), details
 
     def path_progress(self) -> tuple[int, float]:
-        """Steps done on the paths of the account's users' roles, and steps due by tenure
-        (each stage's steps fall due evenly over its window; 'ongoing' is never due)."""
-        done, due = 0, 0.0
-        used = self.a.features_last
+        """Steps of the account's paths that one of the users following them completed (the
+        rule of learning, ``step_completion``), and steps due by tenure (each stage's steps
+        fall due evenly over its window; 'ongoing' is never due)."""
+        return len(self.steps_done()), self.steps_due()
+
+    def steps_done(self) -> set[tuple[str, str]]:
+        """(path id, step ref) of every step completed by a user on that path."""
+        done: set[tuple[str, str]] = set()
+        library = self.facts.library
+        for user, path in self.user_paths.items():
+            evidence = self.a.evidence.get(user)
+            if evidence is None:
+                continue
+            features = evidence.features
+            for step in path.steps:
+                if (path.id, step.ref) not in done and step_completion(
+                    step, evidence, library, features
+                ) is not None:
+                    done.add((path.id, step.ref))
+        return done
+
+    def steps_due(self) -> float:
+        due = 0.0
         for path in self.paths:
             for step in path.steps:
-                if self.step_done(step, used):
-                    done += 1
                 window = STAGE_WINDOWS.get(step.stage)
                 if window is not None:
                     start, end = window
                     due += min(1.0, max(0.0, (self.tenure_days - start) / (end - start)))
-        return done, due
-
-    def step_done(self, step: PathStepFact, used: Mapping[str, int]) -> bool:
-        a = self.a
-        return (
-            step.ref in a.completed_refs
-            or (step.feature is not None and step.completes != "viewed" and step.feature in used)
-            or (step.completes == "viewed" and step.ref in a.reads_ever)
-        )
+        return due
 
     def usage(self) -> tuple[float | None, dict[str, Any]]:
         coverage = len(self.login_14 & self.seen_90) / len(self.seen_90) if self.seen_90 else 0.0
@@ -888,23 +879,26 @@ class _Context:
             resource = self.facts.resources.get(rid)
             if resource is not None:
                 touched_features.update(resource.features)
+        feature_of = self.facts.library.step_feature
         for path in self.paths:
             for step in path.steps:
-                if step.feature and step.ref in (a.reads_ever | a.completed_refs):
-                    touched_features.add(step.feature)
+                feature = feature_of(step)
+                if feature and step.ref in (a.reads_ever | a.completed_refs):
+                    touched_features.add(feature)
         reasons: dict[str, list[str]] = {}
         stage_rank: dict[str, int] = {}
         for path in self.paths:
             for step in path.steps:
                 window = STAGE_WINDOWS.get(step.stage)
-                if not step.feature or window is None or self.tenure_days < window[1]:
+                feature = feature_of(step)
+                if not feature or window is None or self.tenure_days < window[1]:
                     continue
-                reasons.setdefault(step.feature, []).append(
+                reasons.setdefault(feature, []).append(
                     f"'{path.title}' {step.stage} step '{step.title}' "
                     f"(due by day {window[1]}; account is on day {self.tenure_days})"
                 )
-                stage_rank[step.feature] = min(stage_rank.get(step.feature, 9),
-                                               list(STAGE_WINDOWS).index(step.stage))
+                stage_rank[feature] = min(stage_rank.get(feature, 9),
+                                          list(STAGE_WINDOWS).index(step.stage))
         for tip_id in a.tips_shown_ever:
             tip = self.facts.resources.get(tip_id)
             if tip is not None:

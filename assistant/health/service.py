@@ -10,7 +10,6 @@ put together for the API and the CLI (the scoring itself is pure, in ``health.py
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
@@ -22,8 +21,6 @@ from assistant.health.scoring import (
     AccountHealth,
     HealthAccumulator,
     KnowledgeFacts,
-    PathFact,
-    PathStepFact,
     Resource,
     as_of,
     score_account,
@@ -31,6 +28,7 @@ from assistant.health.scoring import (
 )
 from assistant.health.store import HealthSnapshots, Snapshot
 from assistant.knowledge.base import Knowledge
+from assistant.learning.rules import DocumentLike, library_from_documents
 from assistant.settings import validate_weights
 
 __all__ = [
@@ -46,32 +44,18 @@ BANDS = ("red", "yellow", "green")
 TREND_DAYS = 90
 # Past this many changed accounts a full one-pass recompute is cheaper than one query each.
 _PARTIAL_LIMIT = 100
-_FEATURE_EVENT = re.compile(r"^feature_used:\s*(\S+)$")
 
 
-class DocumentLike(Protocol):
-    """What facts need of a document: the catalog's ``DocumentRow`` or ingest's ``Document``."""
+class TaggedDocument(DocumentLike, Protocol):
+    """A document with its tags: the catalog's ``DocumentRow`` or a loader's ``Document``."""
 
-    @property
-    def id(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def audience(self) -> str | None: ...
-    @property
-    def feature(self) -> str | None: ...
     @property
     def tags(self) -> list[str]: ...
-    @property
-    def extra(self) -> dict[str, Any]: ...
 
 
-def facts_from_documents(documents: Iterable[DocumentLike]) -> KnowledgeFacts:
+def facts_from_documents(documents: Iterable[TaggedDocument]) -> KnowledgeFacts:
     """Resources (articles, tips, workflows) with their features, and the learning paths
-    with the feature of each step (the one its completion event names, else its resource's).
-    """
+    read by the learning rules (``library_from_documents``)."""
     docs = list(documents)
     resources: dict[str, Resource] = {}
     for doc in docs:
@@ -83,23 +67,7 @@ def facts_from_documents(documents: Iterable[DocumentLike]) -> KnowledgeFacts:
             features += [str(f) for f in listed if str(f) not in features]
         resources[doc.id] = Resource(doc.id, doc.title, doc.kind, tuple(features),
                                      tuple(doc.tags))
-    paths: list[PathFact] = []
-    for doc in docs:
-        if doc.kind != "path" or any(p.id == doc.id for p in paths):
-            continue
-        steps = []
-        for stage in doc.extra.get("stages") or []:
-            for step in stage.get("steps") or []:
-                ref, completes = str(step.get("ref")), str(step.get("completes", "viewed"))
-                match = _FEATURE_EVENT.match(completes)
-                resource = resources.get(ref)
-                feature = match.group(1) if match else (
-                    resource.features[0] if resource and resource.features else None
-                )
-                steps.append(PathStepFact(ref, str(step.get("title") or ref), str(stage["stage"]),
-                                          feature, completes))
-        paths.append(PathFact(doc.id, doc.title, doc.audience or "end_user", tuple(steps)))
-    return KnowledgeFacts(resources, paths)
+    return KnowledgeFacts(resources, library_from_documents(docs))
 
 
 class FactsSource(Protocol):

@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from assistant.clock import DAY_MS
 from assistant.events.log import EventLog
 from assistant.insights.content_gaps import content_gaps, gap_questions
 from assistant.knowledge.base import Knowledge
 
 __all__ = ["ContentGapService"]
 
-_DAY_MS = 86_400_000
 
 
 class ContentGapService:
@@ -54,7 +54,7 @@ class ContentGapService:
         cached = self._reports.get(key)
         if cached is not None and cached[1] == stamp and now - cached[0] < self._ttl_s:
             return cached[2]
-        since = int(now * 1000) - days * _DAY_MS
+        since = int(now * 1000) - days * DAY_MS
         rows = self._event_log.rows(
             tenant, account_id=account_id, since_ms=since,
             types=("answer_given", "answer_feedback"),

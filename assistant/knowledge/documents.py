@@ -11,7 +11,6 @@ from typing import Any, Protocol
 
 __all__ = [
     "AUDIENCES",
-    "KINDS",
     "LEVELS",
     "Chunk",
     "Document",
@@ -24,7 +23,6 @@ __all__ = [
 
 AUDIENCES = ("admin", "end_user", "manager", "power_user")
 LEVELS = ("beginner", "intermediate", "advanced")
-KINDS = ("article", "tip", "workflow", "path")
 
 
 class ParseError(ValueError):

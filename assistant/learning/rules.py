@@ -16,7 +16,8 @@ stage       Tenure decides first: week1 (days 0-7), month1 (8-30), month3 (31-90
 path        The path whose audience matches the user's role in the product (admin, manager,
             else end_user); a knowledge base without it falls back to the end-user path.
 progress    A ``viewed`` step completes when the user viewed its article (``article_viewed``,
-            ``citation_clicked``) or already uses the feature the article is about; an event
+            ``citation_clicked``, ``tip_clicked``) or already uses the feature the article is
+            about; an event
             step (``feature_used: reports.schedule``) when that event happened; any step when
             ``path_step_completed`` names its ref.
 next steps  Incomplete steps of the user's stage, then steps of earlier stages left undone,
@@ -30,26 +31,34 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
+from assistant.clock import DAY_MS
 from assistant.events.model import EventRow
 
 __all__ = [
+    "LEARNING_TYPES",
     "STAGES",
+    "VIEW_TYPES",
     "AccountLearning",
+    "DocumentLike",
     "LearningPath",
     "Material",
     "PathLibrary",
     "Question",
     "Relation",
     "Step",
+    "StepEvidence",
     "UserActivity",
     "UserLearning",
     "account_learning",
     "activities",
     "audience_for_role",
+    "library_from_documents",
+    "path_for_role",
     "questions_to_relate",
     "stage_for_days",
+    "step_completion",
     "user_learning",
 ]
 
@@ -62,17 +71,20 @@ EXPECTED_LEVEL = {
     "week1": "beginner", "month1": "beginner", "month3": "intermediate", "ongoing": "advanced",
 }
 NEW_USER_STAGES = frozenset({"week1", "month1"})
-DAY_MS = 86_400_000
 RECENT_QUESTIONS = 5  # questions that re-rank next steps: the newest few …
 RECENT_QUESTION_DAYS = 14  # … of the last two weeks
 SKILL_QUESTIONS = 10  # questions weighed as skill evidence: the newest ten of the last 90 days
 SKILL_QUESTION_DAYS = 90
 # A step whose article shares its feature with an article a question is about is related too.
 SAME_FEATURE_WEIGHT = 0.8
+# Events that mean a user set out to learn something (feedback on an answer or a tip follows
+# a question or a click already counted, so it is not counted again).
 LEARNING_TYPES = frozenset({
     "article_viewed", "citation_clicked", "path_step_completed", "question_asked",
     "tip_clicked", "tip_adopted",
 })
+# Reading a resource: the event's subject is the article's, tip's or workflow's id.
+VIEW_TYPES = frozenset({"article_viewed", "citation_clicked", "tip_clicked"})
 
 # The articles a question is about, best first, each with a score in (0, 1].
 Relation = Sequence[tuple[str, float]]
@@ -159,12 +171,16 @@ class PathLibrary:
         )
 
     def path_for(self, role: str | None) -> LearningPath | None:
-        audience = audience_for_role(role)
-        for wanted in (audience, "end_user"):
-            for path in self.paths.values():
-                if path.audience == wanted:
-                    return path
-        return next(iter(self.paths.values()), None)
+        return path_for_role(self.paths.values(), role)
+
+    def step_feature(self, step: Step) -> str | None:
+        """The feature a step teaches: the one its completion event names
+        (``feature_used: reports.schedule``), else the feature of the material it points at."""
+        event = step.event
+        if event is not None and event[0] == "feature_used":
+            return event[1]
+        material = self.material(step.ref)
+        return material.feature if material else None
 
     def material(self, ref: str) -> Material | None:
         return self.materials.get(ref)
@@ -187,7 +203,110 @@ def audience_for_role(role: str | None) -> str:
     return _ROLE_AUDIENCE.get(key, "end_user")
 
 
+def path_for_role(paths: Iterable[LearningPath], role: str | None) -> LearningPath | None:
+    """The path a user with ``role`` follows: the one for their audience, else the end-user
+    path, else the first (by id)."""
+    ordered = sorted(paths, key=lambda p: p.id)
+    audience = audience_for_role(role)
+    for wanted in (audience, "end_user"):
+        for path in ordered:
+            if path.audience == wanted:
+                return path
+    return ordered[0] if ordered else None
+
+
+class DocumentLike(Protocol):
+    """What the rules read of a document: the catalog's ``DocumentRow`` or a loader's
+    ``Document``."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def audience(self) -> str | None: ...
+    @property
+    def level(self) -> str | None: ...
+    @property
+    def feature(self) -> str | None: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def extra(self) -> dict[str, Any]: ...
+
+
+def library_from_documents(documents: Iterable[DocumentLike]) -> PathLibrary:
+    """The one reading of learning paths: each ``path`` document's stages and steps (as
+    ingest/learning_paths.py stored them in ``extra``), and every other document as the
+    material a step may point at, by id or by source file."""
+    docs = list(documents)
+    paths: dict[str, LearningPath] = {}
+    for d in docs:
+        if d.kind == "path" and d.id not in paths:
+            paths[d.id] = LearningPath.from_extra(d.id, d.title, d.audience or "end_user", d.extra)
+    materials = [
+        Material(d.id, d.title, d.url, d.kind, d.level, d.feature)
+        for d in docs
+        if d.kind != "path"
+    ]
+    sources = {d.source: d.id for d in docs if d.kind != "path" and d.source}
+    return PathLibrary.build(paths.values(), materials, sources)
+
+
 # --- what a user did ------------------------------------------------------------------------
+
+
+@dataclass
+class StepEvidence:
+    """What can complete path steps, from one user's events: the first time of each thing.
+    Events may arrive in any order (health reads the log unordered)."""
+
+    viewed: dict[str, int] = field(default_factory=dict)  # document id -> first view
+    marked: dict[str, int] = field(default_factory=dict)  # ref -> first path_step_completed
+    happened: dict[tuple[str, str], int] = field(default_factory=dict)  # (type, subject)
+
+    def add(self, kind: str, subject: str | None, ts: int) -> None:
+        if subject is None:
+            return
+        if kind in VIEW_TYPES:
+            _first(self.viewed, subject, ts)
+        elif kind == "path_step_completed":
+            _first(self.marked, subject, ts)
+        _first(self.happened, (kind, subject), ts)
+
+    @property
+    def features(self) -> dict[str, int]:
+        return {s: ts for (t, s), ts in self.happened.items() if t == "feature_used"}
+
+
+def step_completion(
+    step: Step, evidence: StepEvidence, library: PathLibrary,
+    features: Mapping[str, int] | None = None,
+) -> tuple[int, str] | None:
+    """When and how a user completed ``step``, or None. A ``viewed`` step completes when
+    they viewed its material (by ref or by the material's id) or already use the feature
+    it is about; an event step when that event happened; any step when
+    ``path_step_completed`` names it. The earliest of these counts. ``features``: the
+    evidence's ``features``, when the caller already has them."""
+    found: list[tuple[int, str]] = []
+    if step.ref in evidence.marked:
+        found.append((evidence.marked[step.ref], "marked"))
+    event = step.event
+    if event is None:
+        material = library.material(step.ref)
+        for article in {step.ref, material.id if material else step.ref}:
+            if article in evidence.viewed:
+                found.append((evidence.viewed[article], "viewed"))
+        used = evidence.features if features is None else features
+        if material and material.feature and material.feature in used:
+            found.append((used[material.feature], "feature_used"))
+    elif event in evidence.happened:
+        found.append((evidence.happened[event], event[0]))
+    return min(found) if found else None
 
 
 @dataclass(frozen=True)
@@ -206,15 +325,13 @@ class UserActivity:
     first_ms: int | None = None
     created_ms: int | None = None
     role: str | None = None
-    viewed: dict[str, int] = field(default_factory=dict)  # article id -> first view
-    happened: dict[tuple[str, str], int] = field(default_factory=dict)  # (type, subject) -> first
-    marked: dict[str, int] = field(default_factory=dict)  # ref -> first path_step_completed
+    evidence: StepEvidence = field(default_factory=StepEvidence)
     questions: list[Question] = field(default_factory=list)  # in time order
     last_learning_ms: int | None = None
 
     @property
     def features(self) -> dict[str, int]:
-        return {s: ts for (t, s), ts in self.happened.items() if t == "feature_used"}
+        return self.evidence.features
 
     def add(self, row: EventRow) -> None:
         ts = row.ts_ms
@@ -242,13 +359,7 @@ class UserActivity:
             if cited and not self.questions[-1].articles:
                 last = self.questions[-1]
                 self.questions[-1] = Question(last.ts_ms, last.text, cited)
-        if subject is None:
-            return
-        if kind in ("article_viewed", "citation_clicked"):
-            self.viewed.setdefault(subject, ts)
-        elif kind == "path_step_completed":
-            self.marked.setdefault(subject, ts)
-        self.happened.setdefault((kind, subject), ts)
+        self.evidence.add(kind, subject, ts)
 
 
 def activities(rows: Iterable[EventRow]) -> dict[str, UserActivity]:
@@ -490,21 +601,9 @@ def _completions(
     features = activity.features
     done: list[Completion] = []
     for step in path.steps:
-        material = library.material(step.ref)
-        found: list[tuple[int, str]] = []
-        if step.ref in activity.marked:
-            found.append((activity.marked[step.ref], "marked"))
-        event = step.event
-        if event is None:
-            for article in {step.ref, material.id if material else step.ref}:
-                if article in activity.viewed:
-                    found.append((activity.viewed[article], "viewed"))
-            if material and material.feature in features:
-                found.append((features[material.feature], "feature_used"))
-        elif event in activity.happened:
-            found.append((activity.happened[event], event[0]))
-        if found:
-            ts, how = min(found)
+        found = step_completion(step, activity.evidence, library, features)
+        if found is not None:
+            ts, how = found
             done.append(Completion(step.ref, step.title, step.stage, how, ts))
     return done
 
@@ -598,6 +697,11 @@ class AccountLearning:
                 "average_percent": round(sum(u.percent for u in users) / count) if count else 0,
                 # Of all the path steps the account's users have, the share they completed.
                 "completion_share": round(completed / total, 4) if total else 0.0,
+                # Distinct steps of the account's paths done by a user following that path
+                # (health's education component counts the same).
+                "steps_done": len({
+                    (u.path.id, c.ref) for u in users if u.path for c in u.completed
+                }),
                 "completed_paths": sum(1 for u in users if u.total and u.percent == 100),
                 "on_track_share": (
                     round(sum(1 for u in users if u.on_track) / count, 4) if count else 0.0
@@ -642,6 +746,11 @@ def _articles(props: Mapping[str, Any]) -> tuple[str, ...]:
     if isinstance(value, list):
         return tuple(str(a) for a in value if isinstance(a, str) and a)
     return ()
+
+
+def _first(times: dict[Any, int], key: Any, ts: int) -> None:
+    if key not in times or ts < times[key]:
+        times[key] = ts
 
 
 def _shorten(text: str, limit: int = 60) -> str:

@@ -27,14 +27,13 @@ from assistant.knowledge.base import Knowledge, KnowledgeBase
 from assistant.knowledge.catalog import Catalog
 from assistant.learning.rules import (
     AccountLearning,
-    LearningPath,
-    Material,
     PathLibrary,
     Relation,
     UserActivity,
     UserLearning,
     account_learning,
     activities,
+    library_from_documents,
     questions_to_relate,
     user_learning,
 )
@@ -227,21 +226,10 @@ _NO_PATHS = _KbPaths(0, PathLibrary.build([], []), [])
 
 
 def _read_paths(catalog: Catalog, generation: int) -> _KbPaths:
-    documents = catalog.documents()
-    paths = [
-        LearningPath.from_extra(d.id, d.title, d.audience or "end_user", d.extra)
-        for d in documents
-        if d.kind == "path"
-    ]
-    materials = [
-        Material(d.id, d.title, d.url, d.kind, d.level, d.feature)
-        for d in documents
-        if d.kind != "path"
-    ]
-    library = PathLibrary.build(
-        paths, materials, {d.source: d.id for d in documents if d.kind != "path"}
-    )
-    return _KbPaths(generation, library, [m.id for m in materials])
+    library = library_from_documents(catalog.documents())
+    # every material once, in catalog order (the library also finds them by source file)
+    cards = list(dict.fromkeys(m.id for m in library.materials.values()))
+    return _KbPaths(generation, library, cards)
 
 
 def _related(card_ids: list[str], scores: np.ndarray) -> Relation:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from assistant.access.registry import Role
@@ -102,6 +102,10 @@ class AccountAggregate(BaseModel):
     completion_share: float
     completed_paths: int
     on_track_share: float
+    steps_done: int = Field(
+        description="Distinct steps of the account's paths done by a user following that path "
+        "(the path_steps_done of the account's health)."
+    )
 
 
 class AccountLearningOut(BaseModel):
