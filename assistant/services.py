@@ -41,6 +41,7 @@ class Services:
     ) -> None:
         self.settings = settings or Settings()
         self.clock = clock
+        self._opened: list[Database] = []
         if knowledge is not None:  # a test or benchmark sharing already loaded models
             self.__dict__["knowledge"] = knowledge
 
@@ -49,7 +50,7 @@ class Services:
     @cached_property
     def database(self) -> Database:
         """Events, tips and health snapshots: SQLite in the data dir, or LEARNLOOP_DATABASE_URL."""
-        return open_database(self.settings.database_url, self.settings.data_dir)
+        return self._open("learnloop.sqlite")
 
     @cached_property
     def event_log(self) -> EventLog:
@@ -57,15 +58,20 @@ class Services:
 
     @cached_property
     def conversations(self) -> ConversationStore:
-        return ConversationStore(self.settings.data_dir / "conversations.sqlite")
+        return ConversationStore(self._open("conversations.sqlite"))
 
     @cached_property
     def access(self) -> AccessRegistry:
-        access = AccessRegistry(
-            self.settings.data_dir / "access.sqlite", self.settings.max_token_lifetime
-        )
+        access = AccessRegistry(self._open("access.sqlite"), self.settings.max_token_lifetime)
         access.ensure_tenant(DEFAULT_TENANT)
         return access
+
+    def _open(self, sqlite_name: str) -> Database:
+        """A connection of its own for one store: the SQLite file ``sqlite_name`` in the data
+        dir, or the database LEARNLOOP_DATABASE_URL names (all stores share it)."""
+        database = open_database(self.settings.database_url, self.settings.data_dir, sqlite_name)
+        self._opened.append(database)
+        return database
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:
@@ -113,5 +119,5 @@ class Services:
             getattr(self, part)
 
     def close(self) -> None:
-        if "database" in self.__dict__:
-            self.database.close()
+        while self._opened:
+            self._opened.pop().close()

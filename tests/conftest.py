@@ -191,6 +191,15 @@ def postgres_url() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """Run the test once on SQLite files (None: the default) and once on a fresh PostgreSQL
+    database (its URL), as ``LEARNLOOP_DATABASE_URL`` would choose."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return None
+
+
 # --- the real server --------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -13,11 +14,13 @@ from fastapi.testclient import TestClient
 
 from assistant.access.rate_limits import RateLimiter
 from assistant.access.registry import AccessRegistry
+from assistant.answering.answers import Answer, Handoff
 from assistant.app.factory import create_app
 from assistant.chat.conversations import ConversationStore
 from assistant.cli.main import app as cli_app
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.settings import Settings
+from assistant.storage.database import open_database
 from ingest.sync import sync_path
 
 QUESTION = "I forgot my password, how do I reset it?"
@@ -27,19 +30,29 @@ QUESTION = "I forgot my password, how do I reset it?"
 
 
 @pytest.fixture
-def registry(tmp_path: Path) -> AccessRegistry:
-    registry = AccessRegistry(tmp_path / "access.sqlite", max_token_lifetime=3600)
+def registry(tmp_path: Path, database_url: str | None) -> Iterator[AccessRegistry]:
+    """The registry on SQLite and on PostgreSQL (every registry test runs on both)."""
+    database = open_database(database_url, tmp_path, "access.sqlite")
+    registry = AccessRegistry(database, max_token_lifetime=3600)
     registry.create_tenant("acme")
     registry.create_tenant("globex")
-    return registry
+    yield registry
+    database.close()
 
 
-def test_a_key_authenticates_as_its_tenant_and_role_and_is_stored_hashed(registry, tmp_path):
+def test_a_key_authenticates_as_its_tenant_and_role_and_is_stored_hashed(
+    registry, tmp_path, database_url
+):
     key_id, key = registry.create_key("acme", "agent", "support desk")
     caller = registry.authenticate(key)
     assert (caller.tenant, caller.role, caller.key_id) == ("acme", "agent", key_id)
     secret = key.split("_", 2)[2]
-    assert secret.encode() not in (tmp_path / "access.sqlite").read_bytes()
+    stored = open_database(database_url, tmp_path, "access.sqlite")
+    rows = stored.fetchall("SELECT * FROM api_keys")
+    stored.close()
+    assert len(rows) == 1 and not any(secret in str(value) for value in rows[0])
+    if database_url is None:
+        assert secret.encode() not in (tmp_path / "access.sqlite").read_bytes()
     assert registry.keys("acme")[0] == {
         "key_id": key_id, "role": "agent", "label": "support desk",
         "created_at": registry.keys("acme")[0]["created_at"], "revoked_at": None,
@@ -127,7 +140,7 @@ def tenants(tmp_path_factory, embedders, model_dir):
     """Tenants acme (KB 'help') and globex (KB 'internal'), both from the mini fixture."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("tenants-data"))
     knowledge = knowledge_with(settings, embedders, model_dir)
-    registry = AccessRegistry(settings.data_dir / "access.sqlite")
+    registry = AccessRegistry(open_database(None, settings.data_dir, "access.sqlite"))
     secrets = {name: registry.create_tenant(name) for name in ("acme", "globex")}
     assert sync_path(knowledge, "help", MINI_KB, tenant="acme").ok
     assert sync_path(knowledge, "internal", MINI_KB, tenant="globex").ok
@@ -357,7 +370,7 @@ def test_sessions_table_gains_tenant_columns_on_an_old_store(tmp_path):
         "CREATE TABLE sessions (id TEXT PRIMARY KEY, kb TEXT NOT NULL, created_at TEXT NOT NULL);"
         "INSERT INTO sessions VALUES ('s1', 'sample', '2026-01-01T00:00:00+00:00');")
     old.close()
-    store = ConversationStore(path)
+    store = ConversationStore(open_database(None, tmp_path, "conversations.sqlite"))
     assert store.session("s1")["user_id"] is None
     assert store.create_session("sample", tenant="acme", user_id="u1")
 
@@ -405,3 +418,84 @@ def test_me_names_the_caller(client, tenants):
                   "account_id": "acct-1", "user_role": "manager", "locale": "es-ES"}
     staff = client.get("/v1/me", headers=bearer(keys["globex", "csm"])).json()
     assert (staff["tenant"], staff["role"], staff["user_id"]) == ("globex", "csm", None)
+
+
+# --- the conversation store on both dialects --------------------------------------------------
+
+
+def answered(text: str) -> Answer:
+    return Answer(text, [], 0.8, True, Handoff(False))
+
+
+
+@pytest.fixture
+def conversations(tmp_path: Path, database_url: str | None) -> Iterator[ConversationStore]:
+    database = open_database(database_url, tmp_path, "conversations.sqlite")
+    yield ConversationStore(database)
+    database.close()
+
+
+def test_sessions_belong_to_their_tenant_and_end_user(conversations):
+    from assistant.access.registry import Caller
+    mine = conversations.create_session("help", tenant="acme", user_id="u1", account_id="a1")
+    conversations.add_turn(mine, "how do I export?", answered("Use the export button."))
+    conversations.add_turn(mine, "and on mobile?", answered("Same menu."))
+    end_user = Caller("acme", "end_user", user_id="u1", account_id="a1")
+    session = conversations.session(mine, end_user)
+    assert [m["role"] for m in session["messages"]] == ["user", "assistant"] * 2
+    assert session["messages"][3]["answer"]["answer"] == "Same menu."
+    assert conversations.questions(mine) == ["how do I export?", "and on mobile?"]
+    assert conversations.session(mine, Caller("acme", "agent")) is not None  # staff see it
+    assert conversations.session(mine, Caller("acme", "end_user", user_id="u2")) is None
+    assert conversations.session(mine, Caller("globex", "admin")) is None
+    assert conversations.count_messages() == 4
+
+
+def test_turns_added_at_once_to_one_session_keep_their_order(conversations):
+    from concurrent.futures import ThreadPoolExecutor
+
+    session = conversations.create_session("help", tenant="acme")
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: conversations.add_turn(session, f"q{i}", answered(f"a{i}")),
+                      range(20)))
+    messages = conversations.session(session)["messages"]
+    assert len(messages) == 40
+    # every question is followed by its own answer
+    assert all(q["text"][1:] == a["text"][1:] for q, a in zip(messages[::2], messages[1::2],
+                                                               strict=True))
+
+
+def test_a_store_an_earlier_release_migrated_is_adopted_with_its_data(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "conversations.sqlite"
+    first = ConversationStore(open_database(None, tmp_path, "conversations.sqlite"))
+    session = first.create_session("sample", tenant="acme", user_id="u1")
+    # what the earlier release left: its own PRAGMA user_version count, no schema_migrations
+    old = sqlite3.connect(path)
+    old.executescript("DROP TABLE schema_migrations; PRAGMA user_version=2;")
+    old.close()
+    store = ConversationStore(open_database(None, tmp_path, "conversations.sqlite"))
+    assert store.session(session)["user_id"] == "u1"
+
+
+def test_with_a_database_url_nothing_is_kept_in_sqlite_files(sample_knowledge, tmp_path,
+                                                              postgres_url):
+    data_dir = tmp_path / "data"
+    settings = sample_knowledge.settings.model_copy(
+        update={"data_dir": data_dir, "dev_mode": True, "database_url": postgres_url}
+    )
+    with TestClient(create_app(settings, sample_knowledge), base_url=LOOPBACK) as client:
+        question = {"question": "How do I export tasks?", "kb": "sample"}
+        answer = client.post("/v1/chat", json=question)
+        assert answer.status_code == 200
+        session = client.get(f"/v1/sessions/{answer.json()['session_id']}")
+        assert session.status_code == 200 and len(session.json()["messages"]) == 2
+    assert not list(data_dir.glob("*.sqlite")), "stores must live in PostgreSQL"
+    import psycopg
+
+    with psycopg.connect(postgres_url) as pg:
+        tables = {r[0] for r in pg.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema='public'")}
+        assert {"sessions", "messages", "tenants", "api_keys", "events"} <= tables
+        assert pg.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 2

@@ -26,6 +26,7 @@ from fastapi.testclient import TestClient
 from assistant.access.registry import AccessRegistry
 from assistant.app.factory import create_app
 from assistant.settings import Settings
+from assistant.storage.database import open_database
 from ingest.sync import sync_path
 
 CANARY = "zq7canary"  # one token: BM25, the models and the answerers all see it whole
@@ -129,7 +130,7 @@ class World:
 def world(tmp_path_factory, embedders, model_dir) -> Iterator[World]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("bola-data"))
     knowledge = knowledge_with(settings, embedders, model_dir)
-    registry = AccessRegistry(settings.data_dir / "access.sqlite")
+    registry = AccessRegistry(open_database(None, settings.data_dir, "access.sqlite"))
     for tenant in ("acme", "globex"):
         registry.create_tenant(tenant)
     canary_kb = tmp_path_factory.mktemp("globex-kb")

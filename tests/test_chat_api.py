@@ -13,10 +13,12 @@ from assistant.chat.conversations import resolve_follow_up
 
 
 @pytest.fixture
-def client(sample_knowledge, tmp_path):
-    # Conversations go to this test's own directory; the sample KB is only read.
+def client(sample_knowledge, tmp_path, database_url):
+    # Conversations go to this test's own directory, or to a fresh PostgreSQL database (every
+    # test here runs on both); the sample KB is only read.
     settings = sample_knowledge.settings.model_copy(
-        update={"data_dir": tmp_path / "chat-data", "dev_mode": True}
+        update={"data_dir": tmp_path / "chat-data", "dev_mode": True,
+                "database_url": database_url}
     )
     with TestClient(create_app(settings, sample_knowledge), base_url=LOOPBACK) as test_client:
         yield test_client

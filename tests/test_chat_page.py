@@ -18,6 +18,7 @@ from PIL import Image, ImageStat
 from playwright.sync_api import Browser, Page, expect
 
 from assistant.access.registry import DEFAULT_TENANT, AccessRegistry
+from assistant.storage.database import open_database
 
 TWO_FA = "How do I turn on two-factor authentication?"
 NOTIFICATIONS = "How do I change my notification settings?"
@@ -35,7 +36,7 @@ def server(sample_knowledge, tmp_path_factory) -> Iterator[tuple[str, str, str]]
     would, /#token=; the key reads back what the page logged."""
     root = tmp_path_factory.mktemp("chat-page")
     data = Path(shutil.copytree(sample_knowledge.settings.data_dir, root / "data", symlinks=True))
-    access = AccessRegistry(data / "access.sqlite")
+    access = AccessRegistry(open_database(None, data, "access.sqlite"))
     access.ensure_tenant(DEFAULT_TENANT)
     token = access.issue_token(DEFAULT_TENANT, "user-42", account_id="acme", ttl=600)
     _, csm_key = access.create_key(DEFAULT_TENANT, "csm", "chat page test")

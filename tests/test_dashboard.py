@@ -33,6 +33,7 @@ from assistant.chat.turns import ChatTurn
 from assistant.events.model import Event
 from assistant.knowledge.base import Knowledge
 from assistant.services import Services
+from assistant.storage.database import open_database
 
 # Customer data is shown as text, never run as markup.
 HOSTILE_NAME = 'Cobalt Studio <img src=x onerror="window.__xss = 1">'
@@ -196,7 +197,7 @@ def dashboard(sample_knowledge, tmp_path_factory) -> Iterator[Dashboard]:
     root = tmp_path_factory.mktemp("dashboard")
     data = Path(shutil.copytree(sample_knowledge.settings.data_dir, root / "data", symlinks=True))
     tell(sample_knowledge, data, datetime.now(UTC))
-    access = AccessRegistry(data / "access.sqlite")
+    access = AccessRegistry(open_database(None, data, "access.sqlite"))
     access.ensure_tenant(DEFAULT_TENANT)
     _, csm_key = access.create_key(DEFAULT_TENANT, "csm", "dashboard test")
     _, ingest_key = access.create_key(DEFAULT_TENANT, "ingest", "dashboard test")

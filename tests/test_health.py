@@ -473,7 +473,7 @@ def test_cli_recompute_scores_the_data_dir(isolated_env, cli):
 @pytest.fixture
 def api(sample_knowledge, tmp_path):
     settings = sample_knowledge.settings.model_copy(update={"data_dir": tmp_path / "api-data"})
-    registry = AccessRegistry(settings.data_dir / "access.sqlite")
+    registry = AccessRegistry(open_database(None, settings.data_dir, "access.sqlite"))
     registry.ensure_tenant("default")
     registry.create_tenant("globex")
     keys = {(t, r): registry.create_key(t, r)[1]

@@ -17,6 +17,7 @@ from conftest import clear_learnloop_env, running_server
 from langchain_openai import ChatOpenAI
 
 from assistant.access.registry import DEFAULT_TENANT, AccessRegistry
+from assistant.storage.database import open_database
 
 TWO_FA = "How do I turn on two-factor authentication?"
 TWO_FA_ID = "articles/admin/two-factor-authentication.md"
@@ -46,7 +47,7 @@ def server(sample_knowledge, tmp_path_factory) -> Iterator[Server]:
     """The sample KB's data copied aside (the server writes sessions and keys), with keys."""
     root = tmp_path_factory.mktemp("openai")
     data = Path(shutil.copytree(sample_knowledge.settings.data_dir, root / "data", symlinks=True))
-    access = AccessRegistry(data / "access.sqlite")
+    access = AccessRegistry(open_database(None, data, "access.sqlite"))
     access.ensure_tenant(DEFAULT_TENANT)
     access.create_tenant("other")
     keys = (access.create_key(DEFAULT_TENANT, "agent")[1], access.create_key("other", "admin")[1],

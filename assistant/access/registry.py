@@ -21,16 +21,14 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal, get_args
 
 import jwt
 
 from assistant.errors import ErrorCode, LearnloopError
+from assistant.storage.database import Database, is_unique_violation
 
 __all__ = [
     "DEFAULT_TENANT",
@@ -51,7 +49,8 @@ KEY_ROLES: tuple[str, ...] = get_args(KeyRole)
 _TENANT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?$")
 _KEY_PREFIX = "llk_"
 _KEY = re.compile(r"^llk_([0-9a-f]{16})_([A-Za-z0-9_-]{20,})$")
-_SCHEMA = """
+# Migrations in order (component "access"); portable SQL for both dialects.
+_MIGRATIONS = ("""
 CREATE TABLE IF NOT EXISTS tenants (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, token_secret TEXT NOT NULL, created_at TEXT NOT NULL
 );
@@ -64,7 +63,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
     created_at TEXT NOT NULL,
     revoked_at TEXT
 );
-"""
+""",)
 
 
 def validate_tenant_id(tenant_id: str) -> str:
@@ -102,15 +101,11 @@ class Caller:
 
 
 class AccessRegistry:
-    """Tenants and their API keys, in SQLite beside the data (``access.sqlite``)."""
+    """Tenants and their API keys (``access.sqlite`` beside the data, or PostgreSQL)."""
 
-    def __init__(self, path: Path, max_token_lifetime: int = 86_400) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()
+    def __init__(self, db: Database, max_token_lifetime: int = 86_400) -> None:
+        self._db = db
+        db.migrate("access", _MIGRATIONS)
         self.max_token_lifetime = max_token_lifetime
 
     # -- tenants -------------------------------------------------------------------------
@@ -119,16 +114,18 @@ class AccessRegistry:
         """Create a tenant; returns the secret its host product signs user tokens with."""
         validate_tenant_id(tenant_id)
         secret = secrets.token_urlsafe(48)  # 64 characters: long enough for any HMAC-SHA2
-        with self._lock:
-            try:
-                self._db.execute(
-                    "INSERT INTO tenants VALUES (?, ?, ?, ?)",
+        try:
+            with self._db.transaction() as tx:
+                tx.execute(
+                    "INSERT INTO tenants (id, name, token_secret, created_at) VALUES (?, ?, ?, ?)",
                     (tenant_id, name or tenant_id, secret, _now()),
                 )
-            except sqlite3.IntegrityError:
-                raise LearnloopError(
-                    ErrorCode.conflict, f"tenant '{tenant_id}' already exists"
-                ) from None
+        except Exception as exc:
+            if not is_unique_violation(exc):
+                raise
+            raise LearnloopError(
+                ErrorCode.conflict, f"tenant '{tenant_id}' already exists"
+            ) from None
         return secret
 
     def ensure_tenant(self, tenant_id: str) -> None:
@@ -141,17 +138,14 @@ class AccessRegistry:
                     raise
 
     def tenant_exists(self, tenant_id: str) -> bool:
-        row = self._db.execute("SELECT 1 FROM tenants WHERE id=?", (tenant_id,)).fetchone()
-        return row is not None
+        return self._db.fetchone("SELECT 1 FROM tenants WHERE id=?", (tenant_id,)) is not None
 
     def tenants(self) -> list[dict[str, Any]]:
-        rows = self._db.execute("SELECT id, name, created_at FROM tenants ORDER BY id")
+        rows = self._db.fetchall("SELECT id, name, created_at FROM tenants ORDER BY id")
         return [{"tenant_id": r[0], "name": r[1], "created_at": r[2]} for r in rows]
 
     def token_secret(self, tenant_id: str) -> str:
-        row = self._db.execute(
-            "SELECT token_secret FROM tenants WHERE id=?", (tenant_id,)
-        ).fetchone()
+        row = self._db.fetchone("SELECT token_secret FROM tenants WHERE id=?", (tenant_id,))
         if row is None:
             raise LearnloopError(ErrorCode.not_found, f"tenant '{tenant_id}' does not exist")
         return str(row[0])
@@ -173,26 +167,27 @@ class AccessRegistry:
             raise LearnloopError(ErrorCode.not_found, f"tenant '{tenant_id}' does not exist")
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, NULL)",
+        with self._db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO api_keys (id, tenant_id, role, label, secret_sha256, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 (key_id, tenant_id, role, label, _sha256(secret), _now()),
             )
         return key_id, f"llk_{key_id}_{secret}"
 
     def revoke_key(self, key_id: str) -> None:
-        with self._lock:
-            changed = self._db.execute(
+        with self._db.transaction() as tx:
+            changed = tx.execute(
                 "UPDATE api_keys SET revoked_at=? WHERE id=? AND revoked_at IS NULL",
                 (_now(), key_id),
-            ).rowcount
+            )
         if not changed:
             raise LearnloopError(ErrorCode.not_found, f"no active key '{key_id}'")
 
     def keys(self, tenant_id: str) -> list[dict[str, Any]]:
-        rows = self._db.execute(
+        rows = self._db.fetchall(
             "SELECT id, role, label, created_at, revoked_at FROM api_keys WHERE tenant_id=? "
-            "ORDER BY created_at",
+            "ORDER BY created_at, id",
             (tenant_id,),
         )
         return [
@@ -215,10 +210,10 @@ class AccessRegistry:
         if match is None:
             raise _unauthorized("the API key is malformed")
         key_id, secret = match.groups()
-        row = self._db.execute(
+        row = self._db.fetchone(
             "SELECT tenant_id, role, secret_sha256, revoked_at FROM api_keys WHERE id=?",
             (key_id,),
-        ).fetchone()
+        )
         # Compare even when the key id is unknown, so timing does not tell ids apart.
         stored = row[2] if row else _sha256("")
         if not hmac.compare_digest(stored, _sha256(secret)) or row is None:

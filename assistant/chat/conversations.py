@@ -1,23 +1,22 @@
-"""Conversations: sessions and their turns, stored in SQLite (not only in memory), so a
-follow-up can be resolved against what was asked before and any worker can continue it."""
+"""Conversations: sessions and their turns, stored in the database (SQLite by default,
+PostgreSQL by URL), so a follow-up can be resolved against what was asked before and any
+worker can continue it."""
 
 from __future__ import annotations
 
 import json
 import re
-import sqlite3
-import threading
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from assistant.access.registry import DEFAULT_TENANT, Caller
 from assistant.answering.answers import Answer
+from assistant.storage.database import Database
 
 __all__ = ["ConversationStore", "resolve_follow_up"]
 
-# Migrations in order; PRAGMA user_version records how many have run.
+# Migrations in order (component "conversations"); portable SQL for both dialects.
 _MIGRATIONS = (
     """
     CREATE TABLE IF NOT EXISTS sessions (
@@ -58,27 +57,9 @@ def resolve_follow_up(question: str, previous_questions: list[str]) -> str:
 
 
 class ConversationStore:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
-        self._lock = threading.Lock()
-
-    def _migrate(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            done = self._db.execute("PRAGMA user_version").fetchone()[0]
-            for number, script in enumerate(_MIGRATIONS[done:], start=done + 1):
-                for statement in filter(str.strip, script.split(";")):
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version={number}")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        db.migrate("conversations", _MIGRATIONS, adopt_user_version=True)
 
     def create_session(
         self,
@@ -88,8 +69,8 @@ class ConversationStore:
         account_id: str | None = None,
     ) -> str:
         session_id = uuid.uuid4().hex
-        with self._lock:
-            self._db.execute(
+        with self._db.transaction() as tx:
+            tx.execute(
                 "INSERT INTO sessions (id, kb, created_at, tenant, user_id, account_id) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (session_id, kb, _now(), tenant, user_id, account_id),
@@ -100,10 +81,10 @@ class ConversationStore:
         """The session with its messages, or None when it does not exist *for this caller*:
         another tenant's session, or another end user's, is reported exactly like a missing
         one, so ids cannot be probed."""
-        row = self._db.execute(
+        row = self._db.fetchone(
             "SELECT id, kb, created_at, tenant, user_id, account_id FROM sessions WHERE id=?",
             (session_id,),
-        ).fetchone()
+        )
         if row is None or (caller is not None and not _visible(row[3], row[4], caller)):
             return None
         messages = [
@@ -114,7 +95,7 @@ class ConversationStore:
                 "answer": json.loads(m[3]) if m[3] else None,
                 "created_at": m[4],
             }
-            for m in self._db.execute(
+            for m in self._db.fetchall(
                 "SELECT id, role, text, payload, created_at FROM messages "
                 "WHERE session_id=? ORDER BY seq",
                 (session_id,),
@@ -130,11 +111,11 @@ class ConversationStore:
         }
 
     def questions(self, session_id: str, limit: int = 5) -> list[str]:
-        rows = self._db.execute(
+        rows = self._db.fetchall(
             "SELECT text FROM messages WHERE session_id=? AND role='user' ORDER BY seq DESC "
             "LIMIT ?",
             (session_id, limit),
-        ).fetchall()
+        )
         return [r[0] for r in reversed(rows)]
 
     def add_turn(self, session_id: str, question: str, answer: Answer) -> str:
@@ -143,30 +124,27 @@ class ConversationStore:
         payload = json.dumps(
             answer.as_dict() | {"message_id": message_id, "session_id": session_id}
         )
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                seq = self._db.execute(
-                    "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE session_id=?",
-                    (session_id,),
-                ).fetchone()[0]
-                now = _now()
-                self._db.execute(
-                    "INSERT INTO messages VALUES (?,?,?,?,?,?,?)",
+        with self._db.transaction() as tx:
+            if self._db.dialect == "postgresql":  # SQLite's BEGIN IMMEDIATE already serializes
+                tx.execute("SELECT id FROM sessions WHERE id=? FOR UPDATE", (session_id,))
+            found = tx.fetchone(
+                "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE session_id=?", (session_id,)
+            )
+            seq = int(found[0]) if found else 0
+            now = _now()
+            tx.executemany(
+                "INSERT INTO messages (id, session_id, seq, role, text, payload, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
                     (uuid.uuid4().hex, session_id, seq + 1, "user", question, None, now),
-                )
-                self._db.execute(
-                    "INSERT INTO messages VALUES (?,?,?,?,?,?,?)",
                     (message_id, session_id, seq + 2, "assistant", answer.answer, payload, now),
-                )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                ],
+            )
         return message_id
 
     def count_messages(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+        row = self._db.fetchone("SELECT COUNT(*) FROM messages")
+        return int(row[0]) if row else 0
 
 
 def _visible(tenant: str, user_id: str | None, caller: Caller) -> bool:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from assistant.knowledge.documents import Chunk, Document
+from assistant.storage.database import Database, connect_sqlite
 from assistant.urls import is_web_address
 
 __all__ = ["Catalog", "ChunkRow", "DocumentRow"]
@@ -95,24 +96,13 @@ class ChunkRow:
 
 class Catalog:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        self._db = connect_sqlite(path)
+        # The catalog is a file per knowledge base (beside its vectors), always SQLite.
+        Database(self._db, "sqlite", str(path)).migrate("catalog", _SCHEMA, adopt_user_version=True)
 
     def close(self) -> None:
         self._db.close()
-
-    def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in enumerate(_SCHEMA[version:], start=version + 1):
-            with self.transaction():
-                for statement in filter(str.strip, script.split(";")):
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version={number}")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

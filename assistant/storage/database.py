@@ -1,6 +1,7 @@
-"""The relational store behind the engagement log and what is derived from it: SQLite by
-default (a file under the data directory, WAL), PostgreSQL when ``LEARNLOOP_DATABASE_URL``
-is a ``postgresql://`` URL.
+"""The relational store behind the engagement log, health, conversations and the access
+registry: SQLite by default (files under the data directory, WAL), PostgreSQL when
+``LEARNLOOP_DATABASE_URL`` is a ``postgresql://`` URL. ``connect_sqlite`` is the one place a
+SQLite file is opened (the knowledge catalogs use it too).
 
 Both speak the same small SQL: write ``?`` placeholders and the portable types below; the
 PostgreSQL side rewrites placeholders. Each component (``events``, ``health`` …) keeps its
@@ -20,7 +21,14 @@ from typing import Any, Literal
 
 from assistant.errors import ErrorCode, LearnloopError
 
-__all__ = ["Database", "Dialect", "Transaction", "open_database"]
+__all__ = [
+    "Database",
+    "Dialect",
+    "Transaction",
+    "connect_sqlite",
+    "is_unique_violation",
+    "open_database",
+]
 
 Dialect = Literal["sqlite", "postgresql"]
 # Per dialect: an auto-increment primary key (arrival order) and a 64-bit integer.
@@ -93,10 +101,17 @@ class Database:
 
     # -- migrations ----------------------------------------------------------------------
 
-    def migrate(self, component: str, migrations: Sequence[str]) -> None:
+    def migrate(
+        self, component: str, migrations: Sequence[str], *, adopt_user_version: bool = False
+    ) -> None:
         """Apply ``component``'s migrations not yet applied, in order, each in its own
-        transaction. Statements in one migration are separated by ';'."""
+        transaction. Statements in one migration are separated by ';'.
+
+        ``adopt_user_version``: a SQLite file that an earlier release migrated on its own
+        (counting in ``PRAGMA user_version``) has its first migrations recorded as applied."""
         self._ensure_migrations_table()
+        if adopt_user_version and self.dialect == "sqlite":
+            self._adopt_user_version(component)
         for version, script in enumerate(migrations, start=1):
             with self.transaction() as tx:
                 if self.dialect == "postgresql":
@@ -112,6 +127,19 @@ class Database:
                 tx.execute(
                     "INSERT INTO schema_migrations VALUES (?, ?, ?)",
                     (component, version, datetime.now(UTC).isoformat()),
+                )
+
+    def _adopt_user_version(self, component: str) -> None:
+        with self.transaction() as tx:
+            applied = tx.fetchone(
+                "SELECT COUNT(*) FROM schema_migrations WHERE component=?", (component,)
+            )
+            legacy = tx.fetchone("PRAGMA user_version")
+            if applied and applied[0] == 0 and legacy and legacy[0] > 0:
+                now = datetime.now(UTC).isoformat()
+                tx.executemany(
+                    "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                    [(component, version, now) for version in range(1, legacy[0] + 1)],
                 )
 
     def _ensure_migrations_table(self) -> None:
@@ -163,14 +191,7 @@ def open_database(url: str | None, data_dir: Path, name: str = "learnloop.sqlite
     """SQLite at ``data_dir/name`` when ``url`` is unset, else the database the URL names."""
     if not url or url.startswith("sqlite:"):
         path = Path(url.removeprefix("sqlite:///")) if url else data_dir / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=60)
-        conn.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode: a commit survives the process being killed (the WAL is written
-        # before COMMIT returns); only a power cut can lose the last transactions.
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=60000")
-        return Database(conn, "sqlite", str(path))
+        return Database(connect_sqlite(path), "sqlite", str(path))
     if url.startswith(("postgresql://", "postgres://")):
         import psycopg
 
@@ -186,6 +207,25 @@ def open_database(url: str | None, data_dir: Path, name: str = "learnloop.sqlite
         ErrorCode.invalid_input,
         f"database URL {_redact(url)!r} is neither sqlite:///PATH nor postgresql://…",
     )
+
+
+def connect_sqlite(path: Path) -> sqlite3.Connection:
+    """A connection to the SQLite file at ``path`` (created with its folder if missing):
+    autocommit (transactions are explicit), WAL, foreign keys on, a long busy timeout."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=60)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # NORMAL in WAL mode: a commit survives the process being killed (the WAL is written
+    # before COMMIT returns); only a power cut can lose the last transactions.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=60000")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """Whether ``exc`` is either dialect's integrity error (a duplicate key, say)."""
+    return any(cls.__name__ == "IntegrityError" for cls in type(exc).__mro__)
 
 
 def _redact(url: str) -> str:
