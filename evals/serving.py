@@ -16,7 +16,15 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["learnloop", "percentile", "report_latencies", "scratch_env", "serving"]
+__all__ = [
+    "chroma_server",
+    "free_port",
+    "learnloop",
+    "percentile",
+    "report_latencies",
+    "scratch_env",
+    "serving",
+]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -57,14 +65,47 @@ def learnloop(env: dict[str, str], *args: str) -> None:
     )
 
 
-@contextmanager
-def serving(env: dict[str, str]) -> Iterator[httpx.Client]:
-    """The server on a free loopback port; yields a client once /healthz answers."""
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def chroma_server(path: Path) -> Iterator[str]:
+    """``chroma run`` (the chromadb package's own server) on a free port; yields its URL."""
+    port = free_port()
+    command = Path(sys.executable).with_name("chroma")
     server = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli.main", "serve", "--dev", "--port", str(port)],
+        [str(command), "run", "--path", str(path), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("the Chroma server did not start")
+            time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@contextmanager
+def serving(env: dict[str, str], workers: int = 1) -> Iterator[httpx.Client]:
+    """The server on a free loopback port; yields a client once /healthz answers."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli.main", "serve", "--dev", "--port", str(port),
+         "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

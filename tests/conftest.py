@@ -215,15 +215,19 @@ def learnloop_command() -> list[str]:
 
 
 @contextmanager
-def running_server(data_dir: Path, tmp_path: Path, dev: bool = True) -> Iterator[str]:
+def running_server(
+    data_dir: Path, tmp_path: Path, dev: bool = True, workers: int = 1,
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
     """`learnloop serve` in its own process on a free port; yields its base URL once healthy.
-    ``dev``: no credentials needed (the default tenant)."""
+    ``dev``: no credentials needed (the default tenant); ``env``: more environment."""
     port = free_port()
     log_path = tmp_path / "server.log"
     log = log_path.open("w")
     server = subprocess.Popen(
-        [*learnloop_command(), "serve", *(["--dev"] if dev else []), "--port", str(port)],
-        env={**os.environ, "LEARNLOOP_DATA_DIR": str(data_dir)},
+        [*learnloop_command(), "serve", *(["--dev"] if dev else []), "--port", str(port),
+         "--workers", str(workers)],
+        env={**os.environ, "LEARNLOOP_DATA_DIR": str(data_dir), **(env or {})},
         stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"

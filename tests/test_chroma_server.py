@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port, knowledge_with
+from conftest import free_port, knowledge_with, running_server
 
 from assistant.knowledge.base import Knowledge
 from assistant.knowledge.retrieval import Retriever
@@ -67,3 +67,71 @@ def test_ingest_and_search_through_a_chroma_server(
     assert again.removed == ["articles/reset-your-password.md"]
     assert len(kb.store.ids()) == again.chunks_total
     shutil.rmtree(mini_kb)
+
+
+# --- several workers against a Chroma server ---------------------------------------------------
+
+QUESTIONS = [
+    "how do I reset my password?",
+    "can I swap a shift with a teammate?",
+    "what is the capital of France?",  # declined in both modes
+]
+NEW_ARTICLE = """---
+title: "Export your timesheet"
+feature: timesheets.export
+---
+
+Your timesheet can be exported for payroll at the end of each pay period.
+
+## Export a timesheet
+
+1. Open **Timesheets** and pick the pay period.
+2. Click **Export** and choose CSV or PDF.
+3. Send the file to your payroll team.
+"""
+
+
+def _answer(body: dict) -> tuple[str, tuple[str, ...], bool]:
+    return body["answer"], tuple(c["article_id"] for c in body["citations"]), body["answered"]
+
+
+@pytest.mark.slow
+def test_two_workers_on_a_chroma_server_answer_like_embedded_mode_and_follow_ingests(
+    chroma_url: str, data_dir: Path, tmp_path: Path, embedders, model_dir: Path, mini_kb: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from assistant.services import Services
+
+    # The embedded mode's answers: one process, Chroma on local disk.
+    embedded = Settings(data_dir=tmp_path / "embedded")
+    alone = knowledge_with(embedded, embedders, model_dir)
+    assert sync_path(alone, "mini", mini_kb).ok
+    answerer = Services(embedded, knowledge=alone).answerers.for_kb(alone.get("mini"))
+    expected = {q: _answer(answerer.answer(q).as_dict()) for q in QUESTIONS}
+    assert expected[QUESTIONS[0]][2] and not expected[QUESTIONS[2]][2]
+
+    # This process ingests into the server; two worker processes answer from it.
+    shared = knowledge_with(Settings(data_dir=data_dir, chroma_url=chroma_url), embedders,
+                            model_dir)
+    assert sync_path(shared, "mini", mini_kb).ok
+    env = {"LEARNLOOP_CHROMA_URL": chroma_url}
+    with running_server(data_dir, tmp_path, workers=2, env=env) as base, \
+            httpx.Client(base_url=base, timeout=60) as client, ThreadPoolExecutor(4) as pool:
+
+        def ask(question: str) -> tuple[str, tuple[str, ...], bool]:
+            reply = client.post("/v1/chat", json={"question": question, "kb": "mini"})
+            assert reply.status_code == 200, reply.text
+            return _answer(reply.json())
+
+        for question in QUESTIONS:  # concurrently, so both workers take some
+            assert set(pool.map(ask, [question] * 6)) == {expected[question]}
+
+        # A new article ingested while the workers run is answered by every worker at once.
+        new = "articles/export-your-timesheet.md"
+        (mini_kb / new).write_text(NEW_ARTICLE)
+        assert sync_path(shared, "mini", mini_kb).added == [new]
+        answers = list(pool.map(ask, ["how do I export my timesheet?"] * 8))
+        assert all(answered and cited[:1] == (new,) for _, cited, answered in answers), answers
+    log = (tmp_path / "server.log").read_text()
+    assert log.count("Started server process") == 2, log

@@ -32,7 +32,7 @@ from assistant.knowledge.base import Knowledge
 from assistant.services import Services
 from assistant.settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["app_from_environment", "create_app"]
 
 _CHAT_PAGE = WEB_DIR / "chat.html"
 _DASHBOARD_PAGE = WEB_DIR / "dashboard.html"
@@ -119,6 +119,12 @@ def create_app(
     if settings.dev_mode:
         app.add_middleware(LoopbackHostOnly)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app over settings read from the environment: what each worker process of
+    ``learnloop serve --workers N`` builds for itself."""
+    return create_app(Settings())
 
 
 class LoopbackHostOnly:

@@ -256,9 +256,18 @@ def serve(
     dev: Annotated[
         bool, typer.Option("--dev", help="Local development: loopback only, chat page at /.")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", min=1, max=64,
+            help="Worker processes. More than one needs LEARNLOOP_CHROMA_URL (a Chroma "
+            "server): the embedded vector store is for one process.",
+        ),
+    ] = 1,
 ) -> None:
     """Start the HTTP API (OpenAPI docs at /docs, a chat page at /)."""
     import ipaddress
+    import os
 
     import uvicorn
 
@@ -275,13 +284,26 @@ def serve(
         if not loopback:
             _fail(f"--dev serves without keys, so it binds only to loopback, not '{bind}'")
         settings = settings.model_copy(update={"dev_mode": True})
+    if workers > 1 and not settings.chroma_url:
+        _fail(
+            f"--workers {workers} needs LEARNLOOP_CHROMA_URL: the embedded Chroma store may be "
+            "opened by one process only (start a server with `chroma run --path DIR`)"
+        )
     try:
-        api = create_app(settings)
+        api = create_app(settings)  # also checks the settings before any worker starts
     except LearnloopError as exc:
         _fail(exc.message)
         return
+    if workers == 1:
+        uvicorn.run(api, host=bind, port=port or settings.port, log_level="info")
+        return
+    # Each worker process builds its own app from the environment (the same settings).
+    if dev:
+        os.environ["LEARNLOOP_DEV_MODE"] = "true"
     uvicorn.run(
-        api,
+        "assistant.app.factory:app_from_environment",
+        factory=True,
+        workers=workers,
         host=bind,
         port=port or settings.port,
         log_level="info",
