@@ -242,3 +242,69 @@ def test_a_stored_url_that_is_not_a_web_address_is_never_served(knowledge, mini_
         catalog._db.execute("UPDATE documents SET url = 'javascript:alert(1)' WHERE id = ?",
                             (first.id,))
     assert catalog.document(first.id).url is None
+
+
+# --- a killed ingest ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_an_ingest_killed_midway_leaves_a_usable_kb_that_the_next_run_completes(
+    data_dir, knowledge, tmp_path
+):
+    """SIGKILL lands after the first documents are stored and before the run ends. What is
+    left opens and is consistent (every catalog chunk has its vector), the next run brings
+    the knowledge base to exactly what one uninterrupted run gives, and a third run finds
+    nothing to do."""
+    import signal
+    import sqlite3
+    import subprocess
+    import time
+
+    from conftest import SAMPLE_KB, learnloop_command
+
+    corpus = Path(shutil.copytree(SAMPLE_KB, tmp_path / "corpus"))
+    env = {**os.environ, "LEARNLOOP_DATA_DIR": str(data_dir)}
+    command = [*learnloop_command(), "ingest", str(corpus), "--kb", "mini", "--json"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    catalog = data_dir / "kbs" / "mini" / "catalog.sqlite"
+    deadline = time.monotonic() + 300
+    stored = 0
+    while stored < 3 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+        if catalog.exists():
+            try:
+                with sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=1) as conn:
+                    stored = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+            except sqlite3.Error:  # tables not created yet
+                continue
+    assert process.poll() is None, "the ingest ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+    knowledge.reopen_vectors()
+    kb = knowledge.get("mini")
+    assert kb.catalog.counts()[0] >= 3
+    with sqlite3.connect(catalog) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert {c.id for c in kb.catalog.chunks()} <= kb.store.ids()
+
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600,
+                              check=False)
+    assert finished.returncode == 0, finished.stderr
+    assert json.loads(finished.stdout)["failed"] == []
+    knowledge.reopen_vectors()  # see what the other process wrote (as the server does)
+    kb = knowledge.get("mini")
+    chunk_ids = {c.id for c in kb.catalog.chunks()}
+    assert chunk_ids == kb.store.ids()  # no orphan vectors from the killed run
+
+    reference = knowledge.get("reference", create=True)
+    sync_path(knowledge, "reference", corpus)
+    assert kb.catalog.counts() == reference.catalog.counts()
+    assert {d.id: d.hash for d in kb.catalog.documents()} == {
+        d.id: d.hash for d in reference.catalog.documents()
+    }
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600,
+                           check=False)
+    report = json.loads(again.stdout)
+    assert (report["added"], report["updated"], report["removed"]) == (0, 0, 0)
