@@ -118,6 +118,28 @@ def _served_judge(model_dir: Path) -> OnnxPairJudge:
     return serving_judge(model_dir)
 
 
+# --- tiers --------------------------------------------------------------------------------------
+
+# A test that reaches any of these (directly or through its fixtures) uses real parts: the
+# bundled models, a data directory with Chroma, PostgreSQL.
+REAL_PARTS = frozenset({"model_dir", "embedders", "postgres_url", "database_url"})
+BROWSER_MODULES = frozenset({"test_chat_page", "test_dashboard"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tier, from what it uses: ``browser`` (headless Chromium),
+    ``integration`` (real models, stores, servers) or ``unit`` (nothing but the code):
+    ``pytest -m unit`` runs the fast tier alone."""
+    for item in items:
+        module = item.module.__name__ if isinstance(item, pytest.Function) else ""
+        if module in BROWSER_MODULES:
+            item.add_marker(pytest.mark.browser)
+        elif REAL_PARTS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+        else:
+            item.add_marker(pytest.mark.unit)
+
+
 # --- per test -----------------------------------------------------------------------------
 
 
