@@ -365,3 +365,28 @@ def test_chat_over_http_falls_back_when_the_model_is_unsupported(
         answer = client.post("/v1/chat", json={"question": QUESTION, "kb": "sample"}).json()
         assert answer == {**answer, "answer": events[-1][1]["answer"]}
         assert model.requests, "the model was asked"
+
+
+# --- one retrieval per turn ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reply", ["The grace period is 30 days [1].", "Every plan is free [1]."])
+def test_one_llm_turn_retrieves_once_whether_served_or_fallen_back(
+    sample_knowledge: Knowledge, sample: KnowledgeBase, monkeypatch, reply: str
+) -> None:
+    """The scope check, the model's sources and the extractive fallback read one hybrid
+    search (and the reader's lexical look for the detail asked, once)."""
+    retriever = Retriever.of(sample_knowledge, sample)
+    searches: list[tuple[str, str]] = []
+    inner = retriever._search
+
+    def counted(snap, query, k, allowed, mode):  # type: ignore[no-untyped-def]
+        searches.append((mode, query))
+        return inner(snap, query, k, allowed, mode)
+
+    monkeypatch.setattr(retriever, "_search", counted)
+    question = f"{QUESTION} ({reply[:5]})"  # a text no other test searched in this process
+    with ScriptedServer(reply) as model:
+        llm_answerer(sample_knowledge, sample, model.base_url).answer(question)
+    assert [q for mode, q in searches if mode == "hybrid"] == [question]
+    assert len(searches) == len(set(searches)) <= 2

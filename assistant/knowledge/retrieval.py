@@ -20,7 +20,7 @@ list's model does not read it).
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -48,6 +48,7 @@ __all__ = [
 Mode = Literal["hybrid", "dense", "bm25", "multilingual", "dense+bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25", "multilingual", "dense+bm25")
 FILTER_KEYS = ("locale", "audience", "level", "kind")
+RECENT_SEARCHES = 256  # results kept per knowledge base, for repeats within a turn
 
 Ranker = Literal["dense", "multilingual", "bm25", "cards"]
 
@@ -280,6 +281,7 @@ class Retriever:
         self._kb = kb
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
+        self._recent: OrderedDict[tuple[Any, ...], list[ArticleHit]] = OrderedDict()
 
     def _fresh(self) -> _Snapshot:
         generation = self._kb.catalog.generation
@@ -366,6 +368,24 @@ class Retriever:
         snap = self._fresh()
         if not snap.chunk_ids:
             return []
+        # One turn asks the same search more than once (the LLM answerer's scope check, its
+        # sources, the extractive fallback): the latest results are kept per generation.
+        key = (query, k, repr(sorted(allowed.items())), mode, snap.generation)
+        with self._lock:
+            found = self._recent.get(key)
+            if found is not None:
+                self._recent.move_to_end(key)
+                return list(found)
+        hits = self._search(snap, query, k, allowed, mode)
+        with self._lock:
+            self._recent[key] = hits
+            while len(self._recent) > RECENT_SEARCHES:
+                self._recent.popitem(last=False)
+        return list(hits)
+
+    def _search(
+        self, snap: _Snapshot, query: str, k: int, allowed: dict[str, Any], mode: Mode
+    ) -> list[ArticleHit]:
         mask = self._mask(snap, allowed)
         language = detect_language(query)
         if mode != "hybrid":
