@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -83,16 +83,10 @@ def chroma_server(path: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError("the Chroma server did not start")
-            time.sleep(0.2)
+        _wait_until(
+            lambda: httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200,
+            server, 60, "the Chroma server did not start",
+        )
         yield url
     finally:
         server.terminate()
@@ -101,28 +95,43 @@ def chroma_server(path: Path) -> Iterator[str]:
 
 @contextmanager
 def serving(env: dict[str, str], workers: int = 1) -> Iterator[httpx.Client]:
-    """The server on a free loopback port; yields a client once /healthz answers."""
+    """The server on a free loopback port; yields a client once /healthz answers and every
+    worker has started (a worker still loading its models would take requests cold)."""
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli.main", "serve", "--dev", "--port", str(port),
-         "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the server did not become healthy")
-                time.sleep(0.2)
-            yield client
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "assistant.cli.main", "serve", "--dev", "--port", str(port),
+             "--workers", str(workers)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+
+                def ready() -> bool:
+                    started = Path(log.name).read_text().count("Application startup complete")
+                    return client.get("/healthz").status_code == 200 and started >= workers
+
+                _wait_until(ready, server, 120 * workers, "the server did not become healthy")
+                yield client
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def _wait_until(
+    ready: Callable[[], bool], process: subprocess.Popen[bytes], seconds: float, failure: str
+) -> None:
+    """Poll ``ready`` (a refused connection counts as not ready) until it holds; raise
+    ``RuntimeError(failure)`` if ``process`` exits or ``seconds`` pass first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if ready():
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise RuntimeError(failure)
+        time.sleep(0.2)

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port, knowledge_with, running_server
+from conftest import knowledge_with, running_server
 
 from assistant.knowledge.base import Knowledge
 from assistant.knowledge.retrieval import Retriever
 from assistant.settings import Settings
+from evals.serving import chroma_server
 from ingest.sync import sync_path
 
 CHROMA = Path(sys.executable).with_name("chroma")
@@ -25,26 +24,8 @@ CHROMA = Path(sys.executable).with_name("chroma")
 def chroma_url(tmp_path: Path) -> Iterator[str]:
     if not CHROMA.exists():
         pytest.skip(f"no chroma server command at {CHROMA}")
-    port = free_port()
-    server = subprocess.Popen(
-        [str(CHROMA), "run", "--path", str(tmp_path / "chroma-server"), "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("chroma server did not start within 60 s")
+    with chroma_server(tmp_path / "chroma-server") as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_ingest_and_search_through_a_chroma_server(
