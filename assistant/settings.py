@@ -61,6 +61,13 @@ class Settings(BaseSettings):
         default="minilm-onnx",
         description="Dense embedding backend for chunks (all-MiniLM-L6-v2 in some runtime).",
     )
+    model_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Threads each model may use (unset: up to 4, the cores there are). "
+        "`serve --workers N` sets cores / N so the workers do not contend.",
+    )
     multilingual: bool = Field(
         default=True,
         description="Also index chunk gists with multilingual USE so other languages match.",

@@ -155,3 +155,21 @@ def test_serve_refuses_an_llm_answerer_without_an_endpoint(cli, monkeypatch):
     monkeypatch.setenv("LEARNLOOP_ANSWERER", "llm")
     result = cli.invoke(app, ["serve", "--dev"])
     assert result.exit_code == 2 and "LEARNLOOP_LLM_BASE_URL" in result.output
+
+
+# --- serve --workers ----------------------------------------------------------------------------
+
+
+def test_serve_refuses_several_workers_without_a_chroma_server(cli):
+    result = cli.invoke(app, ["serve", "--workers", "2"])
+    assert result.exit_code != 0
+    assert "--workers 2 needs LEARNLOOP_CHROMA_URL" in result.output
+
+
+def test_model_threads_bound_every_onnx_session(data_dir):
+    from assistant.knowledge.base import Knowledge
+    from assistant.settings import Settings
+
+    knowledge = Knowledge(Settings(model_threads=1))
+    sessions = [knowledge.embedder._session, knowledge.pair_judge._session]  # type: ignore[attr-defined]
+    assert [s.get_session_options().intra_op_num_threads for s in sessions] == [1, 1]

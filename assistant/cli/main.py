@@ -300,6 +300,8 @@ def serve(
     # Each worker process builds its own app from the environment (the same settings).
     if dev:
         os.environ["LEARNLOOP_DEV_MODE"] = "true"
+    if settings.model_threads is None:  # share the cores instead of contending for them
+        os.environ["LEARNLOOP_MODEL_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
     uvicorn.run(
         "assistant.app.factory:app_from_environment",
         factory=True,

@@ -126,11 +126,13 @@ class Knowledge:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return make_embedder(self.settings.embedder, self.settings.model_cache)
+        return make_embedder(
+            self.settings.embedder, self.settings.model_cache, self.settings.model_threads
+        )
 
     @cached_property
     def gist_embedder(self) -> Embedder | None:
-        return UseEmbedder() if self.settings.multilingual else None
+        return UseEmbedder(self.settings.model_threads or 2) if self.settings.multilingual else None
 
     @cached_property
     def off_topic(self) -> OffTopicExamples | None:
@@ -155,7 +157,7 @@ class Knowledge:
         """The reader's cross-encoder (pair_judge.py), in onnxruntime; exported on first use."""
         from assistant.models.pair_judge import serving_judge
 
-        return serving_judge(self.settings.model_cache)
+        return serving_judge(self.settings.model_cache, threads=self.settings.model_threads)
 
     @cached_property
     def chroma(self) -> Any:

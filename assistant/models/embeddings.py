@@ -327,13 +327,15 @@ class _RecentQueries:
         return vector
 
 
-def make_embedder(name: str, cache_dir: Path) -> Embedder:
+def make_embedder(name: str, cache_dir: Path, threads: int | None = None) -> Embedder:
+    """The embedder ``name``; ``threads`` bounds the threads its model runs on (None: the
+    backend's default)."""
     if name == "minilm-torch":
         return TorchMiniLMEmbedder()
     if name == "minilm-onnx":
-        return OnnxMiniLMEmbedder(cache_dir, quantized=False)
+        return OnnxMiniLMEmbedder(cache_dir, quantized=False, threads=threads)
     if name == "minilm-onnx-int8":
-        return OnnxMiniLMEmbedder(cache_dir, quantized=True)
+        return OnnxMiniLMEmbedder(cache_dir, quantized=True, threads=threads)
     if name == "use-multilingual":
-        return UseEmbedder()
+        return UseEmbedder(threads or 2)
     raise ValueError(f"unknown embedder '{name}'")

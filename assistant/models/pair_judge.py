@@ -228,7 +228,9 @@ class OnnxPairJudge:
         return np.asarray(logits[:, 0], dtype=np.float32)
 
 
-def serving_judge(cache_dir: Path, path: Path = PAIR_JUDGE_FILE) -> OnnxPairJudge:
+def serving_judge(
+    cache_dir: Path, path: Path = PAIR_JUDGE_FILE, threads: int | None = None
+) -> OnnxPairJudge:
     """The shipped judge for serving: exported to ONNX and int8-quantized once under
     ``cache_dir`` (a file named by the tensors' hash, so a retrained judge is re-exported)."""
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
@@ -241,7 +243,7 @@ def serving_judge(cache_dir: Path, path: Path = PAIR_JUDGE_FILE) -> OnnxPairJudg
                 PairJudge.load(path).export(fp32)
                 quantize_int8(fp32, int8)
                 fp32.unlink()
-    return OnnxPairJudge(int8)
+    return OnnxPairJudge(int8, threads)
 
 
 @lru_cache(maxsize=1)
