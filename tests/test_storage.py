@@ -66,3 +66,14 @@ def test_a_catalog_an_earlier_release_migrated_opens_with_its_documents(tmp_path
     reopened = Catalog(path)
     assert reopened.get_state("base_url") == "https://help.example/"
     reopened.close()
+
+
+def test_a_consistent_view_of_a_catalog_does_not_move_while_an_ingest_commits(tmp_path: Path):
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    catalog.set_contact_domains(["a.example"])  # generation 1
+    with catalog.consistent_view() as view:
+        before = (view.generation, view.contact_domains)
+        catalog.set_contact_domains(["b.example"])  # committed by the writer: generation 2
+        assert (view.generation, view.contact_domains) == before == (1, ["a.example"])
+    assert (catalog.generation, catalog.contact_domains) == (2, ["b.example"])
+    catalog.close()

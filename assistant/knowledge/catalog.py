@@ -105,6 +105,22 @@ class Catalog:
         self._db.close()
 
     @contextmanager
+    def consistent_view(self) -> Iterator[Catalog]:
+        """This catalog as of one moment: a read transaction on a connection of its own, so
+        that a reader loading documents, chunks, vectors and state never mixes two
+        generations while an ingest commits (WAL keeps the transaction's snapshot)."""
+        view = Catalog.__new__(Catalog)
+        view.path = self.path
+        view._db = connect_sqlite(self.path)
+        try:
+            view._db.execute("BEGIN")
+            view._db.execute("SELECT 1 FROM state LIMIT 1")  # the snapshot starts here
+            yield view
+        finally:
+            view._db.execute("ROLLBACK")
+            view._db.close()
+
+    @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         self._db.execute("BEGIN IMMEDIATE")
         try:

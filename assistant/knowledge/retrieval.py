@@ -29,7 +29,7 @@ import numpy as np
 
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.knowledge.base import Knowledge, KnowledgeBase
-from assistant.knowledge.catalog import DocumentRow
+from assistant.knowledge.catalog import Catalog, DocumentRow
 from assistant.knowledge.lexical import LexicalIndex
 from assistant.knowledge.trust import ContactDomains, untrusted_sentences, without_untrusted
 from assistant.language import analyze, detect_language, language_of_locale
@@ -293,11 +293,17 @@ class Retriever:
                 if self._snapshot is not None:
                     # Another writer changed the KB: reopen Chroma to see its new vectors.
                     self._knowledge.reopen_vectors()
-                self._snapshot = self._load(generation)
+                self._snapshot = self._load()
             return self._snapshot
 
-    def _load(self, generation: int) -> _Snapshot:
-        catalog = self._kb.catalog
+    def _load(self) -> _Snapshot:
+        # Everything from one read transaction: an ingest committing meanwhile is seen next
+        # time, never half (the snapshot takes the generation the transaction saw).
+        with self._kb.catalog.consistent_view() as catalog:
+            return self._load_from(catalog)
+
+    def _load_from(self, catalog: Catalog) -> _Snapshot:
+        generation = catalog.generation
         docs = {d.id: d for d in catalog.documents()}
         doc_language = {d.id: language_of_locale(d.locale) for d in docs.values()}
         rows = catalog.chunks()
