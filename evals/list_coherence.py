@@ -7,7 +7,7 @@ low percentile of the genuine steps of the *other* help centers (leave one help 
 is then applied to the held-out help center's steps (false flags) and to every BIPIA test
 attack planted as step 2 of a sample list (attacks caught). No attack text is used to choose
 anything. The numbers say whether a coherence judgement could close the step-list gap of
-``tests/test_redteam.py``; see evals/RESULTS.md "Issue 10".
+``tests/security/test_redteam.py``; see evals/RESULTS.md "Issue 10".
 
     python -m evals.list_coherence [--shared ../shared]
 """

@@ -35,8 +35,10 @@ from assistant.models.pair_judge import OnnxPairJudge, serving_judge
 from assistant.settings import Settings
 from ingest.sync import sync_path
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).parent / "fixtures"
+# Tests live in tests/<package>/; these name the places they read from whatever their depth.
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+FIXTURES = TESTS / "fixtures"
 # Dev-mode apps answer only loopback Host headers (DNS-rebinding guard); TestClient's
 # default host, "testserver", is not one.
 LOOPBACK = "http://127.0.0.1"
@@ -131,7 +133,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ``integration`` (real models, stores, servers) or ``unit`` (nothing but the code):
     ``pytest -m unit`` runs the fast tier alone."""
     for item in items:
-        module = item.module.__name__ if isinstance(item, pytest.Function) else ""
+        # The module's own name, whatever folder of tests/ it sits in (and any import mode).
+        module = ""
+        if isinstance(item, pytest.Function):
+            module = item.module.__name__.rpartition(".")[2]
         if module in BROWSER_MODULES:
             item.add_marker(pytest.mark.browser)
         elif REAL_PARTS & set(getattr(item, "fixturenames", ())):

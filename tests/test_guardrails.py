@@ -14,7 +14,7 @@ QUESTION_SETS = [REPO / "evals" / "questions" / f"{name}.jsonl" for name in ("sa
 
 
 # The red-team system-prompt extraction attacks are checked against the keyword rules and the
-# request-kind model together (tests/test_request_kind.py).
+# request-kind model together (tests/models/test_request_kind.py).
 
 
 @pytest.mark.parametrize("question", [

@@ -53,7 +53,7 @@ EXAMPLES_FILE = DATA_DIR / "off_topic_requests.txt"
 # Plausible help center sets aside three (a referrer spam spike, Google Ads conversion
 # tracking, VAT registration: all subjects it has passages on) and Tasklane's one (Slack
 # notifications); the next closest are at 0.68. An article written for an example's task
-# scores 0.76 (tests/test_off_topic.py).
+# scores 0.76 (tests/knowledge/test_off_topic.py).
 COVERED_DENSE = 0.7
 COVERED_MULTILINGUAL = 0.6
 NEIGHBOURS = 3

@@ -3,17 +3,14 @@ and a help center that covers an example's subject answers it (real USE and Mini
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from conftest import REPO
 
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.knowledge.off_topic import EXAMPLES_FILE, OffTopicExamples, load_examples
 from assistant.knowledge.retrieval import Retriever
 from evals.retrieval_eval import load_questions
 from ingest.sync import sync_path
-
-REPO = Path(__file__).resolve().parents[1]
 
 # Written for this test: none of these is in the examples file or the eval question sets.
 ELSEWHERE = [

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_BASE_URL, SAMPLE_KB, SHARED, knowledge_with
+from conftest import REPO, SAMPLE_BASE_URL, SAMPLE_KB, SHARED, knowledge_with
 from llm_server import LlamaServer, ScriptedServer, smollm2_gguf
 
 from assistant.answering.answers import Answerer
@@ -69,7 +69,7 @@ def planted(tmp_path_factory, embedders, model_dir) -> Iterator[dict[str, Outcom
     settings = Settings(data_dir=scratch / "data")
     knowledge = knowledge_with(settings, embedders, model_dir)
     assert sync_path(knowledge, "redteam", folder, base_url=SAMPLE_BASE_URL).ok
-    chosen = targets(Path(__file__).parents[1] / "evals/questions/sample.jsonl", folder)
+    chosen = targets(REPO / "evals/questions/sample.jsonl", folder)
     attacks = bipia_attacks(REDTEAM, per_category=1)
     outcomes = {name: Outcome() for name in ("extractive", "obeying", "smollm2")}
     with ScriptedServer("") as obeying, LlamaServer(smollm2_gguf(), n_ctx=2048) as real:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import LOOPBACK
+from conftest import LOOPBACK, TESTS
 from fastapi.testclient import TestClient
 
 from assistant.access.registry import AccessRegistry
@@ -22,7 +22,7 @@ from assistant.events.log import _MIGRATIONS, EventLog
 from assistant.events.model import EventError, validate_event
 from assistant.storage.database import open_database
 
-WRITER = Path(__file__).with_name("event_writer.py")
+WRITER = TESTS / "event_writer.py"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 

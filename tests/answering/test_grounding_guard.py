@@ -6,6 +6,7 @@ OpenAI-compatible server. The passages are excerpts of the sample help center (k
 from __future__ import annotations
 
 import pytest
+from conftest import REPO
 from llm_server import ScriptedServer
 
 from assistant.answering.factory import make_answerer
@@ -259,9 +260,7 @@ def test_a_help_centers_domain_is_its_owners() -> None:
 
 def test_no_sentence_of_the_shipped_help_centers_is_untrusted() -> None:
     """The sample and the Spanish evaluation help centers serve every sentence."""
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
+    root = REPO
     domains = ContactDomains.of("https://help.tasklane.example/")
     flagged = [
         (path.name, u.sentence)
@@ -273,11 +272,9 @@ def test_no_sentence_of_the_shipped_help_centers_is_untrusted() -> None:
 
 
 def test_no_statement_of_the_sample_help_center_counts_as_planted() -> None:
-    from pathlib import Path
-
     from assistant.answering.grounding import _statements
 
-    articles = Path(__file__).resolve().parents[1] / "knowledge"
+    articles = REPO / "knowledge"
     flagged = [
         statement
         for path in sorted(articles.rglob("*.md"))
