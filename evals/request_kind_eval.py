@@ -36,6 +36,7 @@ import numpy as np
 
 from assistant.guardrails import KindJudge, decline_reason
 from assistant.language import detect_language
+from assistant.models.logistic import BilingualClassifier
 from assistant.models.request_kind import (
     DECLINED_KINDS,
     EXAMPLES_FILE,
@@ -44,7 +45,6 @@ from assistant.models.request_kind import (
     L2,
     REFUSE_AT,
     Example,
-    KindClassifier,
 )
 
 __all__ = ["LABELS_FILE", "Vectors", "cross_validate", "eval_questions", "folds", "main", "report"]
@@ -85,7 +85,7 @@ def predict_held_out(
     """Probabilities for the ``test`` rows (a mask) from a model fitted on the others."""
     kinds = [e.kind for e, held in zip(examples, test, strict=True) if not held]
     dense = vectors.dense
-    classifier = KindClassifier(l2).fit(
+    classifier = BilingualClassifier(KINDS, l2).fit(
         vectors.multilingual[~test], kinds, None if dense is None else dense[~test]
     )
     return classifier.probabilities(

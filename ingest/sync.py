@@ -27,14 +27,17 @@ from assistant.access.registry import DEFAULT_TENANT
 from assistant.answering.passages import split_units
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.knowledge.base import Knowledge, KnowledgeBase
+from assistant.knowledge.catalog import ChunkRow
 from assistant.knowledge.documents import Chunk, Document, chunk_metadata
 from assistant.knowledge.lexical import LexicalIndex
 from assistant.knowledge.trust import ContactDomains, normalize_domains, untrusted_sentences
 from assistant.language import language_of_locale
 from assistant.models.crosslingual import vocabulary_from
 from assistant.models.embeddings import WordPieceCounter
+from assistant.models.planted_text import PlantedText
 from ingest.chunking import Chunker
 from ingest.loaders import LoadResult, discover, load_file
+from ingest.planted import HelpCenter, chunk_pieces, judge_chunks
 from ingest.sources import SourceTree
 
 __all__ = ["SyncReport", "rebuild_lexical", "sync_path"]
@@ -165,10 +168,16 @@ def sync_path(
             if not pending[doc.source]:
                 bar.update(1)
 
-        _write(knowledge, kb, changed, str(root), report, written)
+        judging = _Judging.of(knowledge, kb)
+        _write(knowledge, kb, changed, str(root), report, written, judging)
         bar.close()
         _remove(kb, gone)
         report.removed = gone
+        judging.catch_up(kb)
+        listed = {(file, " ".join(sentence.split())) for file, _, sentence in report.untrusted}
+        report.untrusted.extend(
+            found for found in _planted(kb, str(root)) if (found[0], found[2]) not in listed
+        )
         _reconcile(knowledge, kb, report)
         _update_terms(knowledge, kb)
         rebuild_lexical(kb)
@@ -235,23 +244,35 @@ def _write(
     root: str,
     report: SyncReport,
     written: Callable[[Document], None],
+    judging: _Judging,
 ) -> None:
     if not docs:
         return
     chunker = Chunker(WordPieceCounter())
-    for start in range(0, len(docs), _GROUP):
-        group = docs[start : start + _GROUP]
-        chunked = [(doc, chunker.chunk(doc)) for doc in group]
+    every = [(doc, chunker.chunk(doc)) for doc in docs]
+    # Every answer unit first: a piece is judged against the whole help center as it will
+    # be (ingest/planted.py), not against the part written so far, so a judgement does not
+    # depend on the order files are read in.
+    all_units = _embed_units(knowledge, kb, [c for _, cs in every for c in cs])
+    judging.add(all_units)
+    for start in range(0, len(every), _GROUP):
+        chunked = every[start : start + _GROUP]
+        group = [doc for doc, _ in chunked]
         all_chunks = [c for _, cs in chunked for c in cs]
         meta = {c.id: {**doc.metadata(), "ord": c.ord} for doc, cs in chunked for c in cs}
         report.chunks_embedded += _embed_dense(knowledge, kb, all_chunks, meta)
         gists = _embed_gists(knowledge, kb, all_chunks)
-        units = _embed_units(knowledge, kb, all_chunks)
+        units = {c.id: all_units[c.id] for c in all_chunks}
         cards = knowledge.embedder.embed_documents([doc.card() for doc in group])
+        planted = judging.judge(
+            all_chunks, units, {doc.id: card for (doc, _), card in zip(chunked, cards, strict=True)}
+        )
         for (doc, chunks), card in zip(chunked, cards, strict=True):
             stale = kb.catalog.chunk_ids(doc.id) - {c.id for c in chunks}
             card_blob = card.astype(np.float32).tobytes()
-            kb.catalog.put_document(doc, root, chunks, gists, card_blob, units)
+            kb.catalog.put_document(
+                doc, root, chunks, gists, card_blob, units, (judging.digest, planted)
+            )
             kb.store.delete(sorted(stale))
             written(doc)
 
@@ -299,6 +320,76 @@ def _embed_units(
                 matrix[row] = next(vectors)
         stored[chunk_id] = matrix.tobytes()
     return stored
+
+
+class _Judging:
+    """The planted-text judge over one knowledge base during an ingest (ingest/planted.py):
+    every unit vector stored so far is the help center a new piece is compared with."""
+
+    def __init__(
+        self, knowledge: Knowledge, judge: PlantedText | None, centre: HelpCenter
+    ) -> None:
+        self.knowledge = knowledge
+        self.planted_text = judge
+        self.digest = judge.digest if judge else ""
+        self.centre = centre
+
+    @classmethod
+    def of(cls, knowledge: Knowledge, kb: KnowledgeBase) -> _Judging:
+        judge = knowledge.planted_text
+        if judge is None:
+            return cls(knowledge, None, HelpCenter())
+        stored = kb.catalog.unit_vectors(sorted(kb.catalog.chunk_ids()))
+        return cls(knowledge, judge, HelpCenter.of(_matrices(stored, knowledge.embedder.dim)))
+
+    def add(self, units: dict[str, bytes]) -> None:
+        """Units about to be written: part of the help center new pieces are judged in."""
+        if self.planted_text is not None:
+            self.centre.add(_matrices(units, self.knowledge.embedder.dim))
+
+    def judge(
+        self,
+        chunks: Sequence[Chunk | ChunkRow],
+        units: dict[str, bytes],
+        cards: dict[str, np.ndarray],
+    ) -> dict[str, list[tuple[str, float]]]:
+        """The flagged pieces of ``chunks`` (none judged without a judge)."""
+        if self.planted_text is None:
+            return {}
+        matrices = _matrices(units, self.knowledge.embedder.dim)
+        pieces = chunk_pieces(chunks, matrices, self.knowledge.embedder)
+        return judge_chunks(self.planted_text, pieces, cards, self.centre)
+
+    def catch_up(self, kb: KnowledgeBase) -> None:
+        """Judge the chunks this judge has not judged (a knowledge base ingested before it
+        existed, or by an earlier judge)."""
+        if self.planted_text is None:
+            return
+        rows = kb.catalog.unjudged(self.digest)
+        dim = self.knowledge.embedder.dim
+        for start in range(0, len(rows), 500):
+            part = rows[start : start + 500]
+            doc_ids = sorted({r.doc_id for r in part})
+            cards = dict(zip(doc_ids, kb.catalog.card_matrix(doc_ids, dim), strict=True))
+            units = kb.catalog.unit_vectors([r.id for r in part])
+            kb.catalog.set_planted(self.digest, self.judge(part, units, cards))
+
+
+def _matrices(blobs: dict[str, bytes], dim: int) -> dict[str, np.ndarray]:
+    return {
+        cid: np.frombuffer(blob, dtype=np.float32).reshape(-1, dim) for cid, blob in blobs.items()
+    }
+
+
+def _planted(kb: KnowledgeBase, root: str) -> list[tuple[str, str, str]]:
+    """Every piece the judge flagged in this folder's documents, for the admin."""
+    sources = {d.id: d.source for d in kb.catalog.documents() if d.root == root}
+    return [
+        (sources[row.doc_id], "planted text", text)
+        for row in kb.catalog.chunks()
+        if row.planted and row.doc_id in sources
+        for text, _ in row.planted
+    ]
 
 
 def _remove(kb: KnowledgeBase, doc_ids: Iterable[str]) -> None:

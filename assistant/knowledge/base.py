@@ -32,6 +32,7 @@ from assistant.knowledge.off_topic import OffTopicExamples
 from assistant.knowledge.vector_store import VectorStore, chroma_client
 from assistant.language import load_detector
 from assistant.models.embeddings import Embedder, UseEmbedder, make_embedder
+from assistant.models.planted_text import PlantedText
 from assistant.models.request_kind import RequestKinds
 from assistant.settings import Settings
 
@@ -151,6 +152,13 @@ class Knowledge:
         return RequestKinds.load(
             self.gist_embedder, self.embedder, cache_dir=self.settings.model_cache
         )
+
+    @cached_property
+    def planted_text(self) -> PlantedText | None:
+        """The planted-text judge (planted_text.py), used at ingest. It reads MiniLM's
+        vectors: None with an embedder of another model (``LEARNLOOP_EMBEDDER``)."""
+        judge = PlantedText.load()
+        return judge if self.embedder.name.startswith("minilm") else None
 
     @cached_property
     def pair_judge(self) -> Judge:

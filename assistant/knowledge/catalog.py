@@ -54,6 +54,9 @@ _SCHEMA = [
     "ALTER TABLE documents ADD COLUMN card BLOB",
     # 4: embeddings of each chunk's answer units (sentences, step lists), for the answerer
     "ALTER TABLE chunks ADD COLUMN units BLOB",
+    # 5: the pieces the planted-text judge flagged in each chunk, and which judge it was
+    # (JSON {"judge": digest, "flagged": [[text, p], ...]}); NULL: not judged (ingest/planted.py)
+    "ALTER TABLE chunks ADD COLUMN planted TEXT",
 ]
 
 
@@ -88,6 +91,8 @@ class ChunkRow:
     ord: int
     heading: str
     body: str
+    # What the planted-text judge flagged in the body (never served), with probabilities.
+    planted: tuple[tuple[str, float], ...] = ()
 
     @property
     def text(self) -> str:
@@ -207,8 +212,11 @@ class Catalog:
         gists: dict[str, bytes],
         card: bytes | None,
         units: dict[str, bytes] | None = None,
+        planted: tuple[str, dict[str, list[tuple[str, float]]]] | None = None,
     ) -> None:
-        """Replace a document and all its chunks in one transaction."""
+        """Replace a document and all its chunks in one transaction. ``planted``: the
+        planted-text judge's digest and its flags per chunk (a chunk missing from them is
+        left unjudged)."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM documents WHERE id=?", (doc.id,))
             conn.execute(
@@ -233,7 +241,7 @@ class Catalog:
                 ),
             )
             conn.executemany(
-                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
                 [
                     (
                         c.id,
@@ -243,6 +251,8 @@ class Catalog:
                         c.body,
                         gists.get(c.id),
                         (units or {}).get(c.id),
+                        _planted_json(planted[0], planted[1][c.id])
+                        if planted and c.id in planted[1] else None,
                     )
                     for c in chunks
                 ],
@@ -274,16 +284,36 @@ class Catalog:
 
     def chunks_of(self, doc_id: str) -> list[ChunkRow]:
         rows = self._db.execute(
-            "SELECT id, doc_id, ord, heading, body FROM chunks WHERE doc_id=? ORDER BY ord",
-            (doc_id,),
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE doc_id=? ORDER BY ord", (doc_id,)
         ).fetchall()
-        return [ChunkRow(*r) for r in rows]
+        return [_chunk_row(r) for r in rows]
 
     def chunks(self) -> list[ChunkRow]:
         rows = self._db.execute(
-            "SELECT id, doc_id, ord, heading, body FROM chunks ORDER BY doc_id, ord"
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks ORDER BY doc_id, ord"
         ).fetchall()
-        return [ChunkRow(*r) for r in rows]
+        return [_chunk_row(r) for r in rows]
+
+    def unjudged(self, judge: str) -> list[ChunkRow]:
+        """Chunks the planted-text judge ``judge`` (its digest) has not judged."""
+        rows = self._db.execute(
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE planted IS NULL"
+            " OR json_extract(planted, '$.judge') IS NOT ? ORDER BY doc_id, ord",
+            (judge,),
+        ).fetchall()
+        return [_chunk_row(r) for r in rows]
+
+    def set_planted(self, judge: str, flagged: dict[str, list[tuple[str, float]]]) -> None:
+        """Record judge ``judge``'s flags for chunks (every chunk not named keeps its own);
+        a new generation, since what is served changes."""
+        if not flagged:
+            return
+        with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE chunks SET planted=? WHERE id=?",
+                [(_planted_json(judge, found), cid) for cid, found in flagged.items()],
+            )
+            self._bump(conn)
 
     def gist_matrix(self, chunk_ids: Sequence[str], dim: int) -> np.ndarray:
         """Gist vectors in the order of ``chunk_ids``; zeros where a chunk has none."""
@@ -343,6 +373,18 @@ def _matrix(blobs: dict[str, bytes], ids: Sequence[str], dim: int) -> np.ndarray
         if blob is not None:
             matrix[i] = np.frombuffer(blob, dtype=np.float32)
     return matrix
+
+
+_CHUNK_COLUMNS = "id, doc_id, ord, heading, body, planted"
+
+
+def _chunk_row(r: Any) -> ChunkRow:
+    found = json.loads(r[5])["flagged"] if r[5] else []
+    return ChunkRow(r[0], r[1], r[2], r[3], r[4], tuple((str(t), float(p)) for t, p in found))
+
+
+def _planted_json(judge: str, found: list[tuple[str, float]]) -> str:
+    return json.dumps({"judge": judge, "flagged": found}, ensure_ascii=False)
 
 
 def _document_row(r: Any) -> DocumentRow:

@@ -31,7 +31,12 @@ from assistant.errors import ErrorCode, LearnloopError
 from assistant.knowledge.base import Knowledge, KnowledgeBase
 from assistant.knowledge.catalog import Catalog, DocumentRow
 from assistant.knowledge.lexical import LexicalIndex
-from assistant.knowledge.trust import ContactDomains, untrusted_sentences, without_untrusted
+from assistant.knowledge.trust import (
+    ContactDomains,
+    untrusted_sentences,
+    without_sentences,
+    without_untrusted,
+)
 from assistant.language import analyze, detect_language, language_of_locale
 from assistant.models.crosslingual import TermAligner, Vocabulary
 
@@ -333,9 +338,13 @@ class Retriever:
         # or mail is never served — not quoted, not in a prompt, not in a snippet.
         allowed = catalog.contact_domains
         domains = {d.id: ContactDomains.of(d.url, allowed) for d in docs.values()}
+        # And so are the pieces the planted-text judge flagged at ingest (ingest/planted.py).
         served = [
-            without_untrusted(
-                by_id[c].body, untrusted_sentences(by_id[c].body, domains[by_id[c].doc_id])
+            without_sentences(
+                without_untrusted(
+                    by_id[c].body, untrusted_sentences(by_id[c].body, domains[by_id[c].doc_id])
+                ),
+                [text for text, _ in by_id[c].planted],
             )
             for c in ids
         ]

@@ -40,6 +40,7 @@ __all__ = [
     "is_planted_instruction",
     "normalize_domains",
     "untrusted_sentences",
+    "without_sentences",
     "without_untrusted",
 ]
 
@@ -319,16 +320,27 @@ def untrusted_sentences(text: str, domains: ContactDomains | None = None) -> lis
 
 
 def without_untrusted(text: str, untrusted: Iterable[Untrusted]) -> str:
-    """``text`` without the untrusted sentences; a line (a list item) left empty goes."""
-    drop = [u.sentence for u in untrusted]
-    if not drop:
+    """``text`` without the untrusted sentences."""
+    return without_sentences(text, [u.sentence for u in untrusted])
+
+
+def without_sentences(text: str, sentences: Iterable[str]) -> str:
+    """``text`` without each of ``sentences`` (matched with any whitespace between words,
+    so a sentence folded onto one line is found across the body's line breaks); a line (a
+    list item) left empty goes."""
+    patterns = [r"\s+".join(map(re.escape, s.split())) for s in sentences if s.split()]
+    if not patterns:
         return text
-    lines = []
-    for line in text.splitlines():
-        kept = line
-        for sentence in drop:
-            kept = kept.replace(sentence, "")
-        if kept != line and (not kept.strip() or _LIST_MARKER.match(kept)):
+    lines = text.split("\n")
+    kept = text
+    for pattern in patterns:
+        # The line breaks inside a match stay, so the text keeps its lines one for one.
+        kept = re.sub(pattern, lambda m: "\n" * m.group().count("\n"), kept)
+    if kept == text:
+        return text
+    out = []
+    for before, line in zip(lines, kept.split("\n"), strict=True):
+        if line != before and (not line.strip() or _LIST_MARKER.match(line)):
             continue
-        lines.append(kept.rstrip() if kept != line else line)
-    return "\n".join(lines)
+        out.append(line.rstrip() if line != before else line)
+    return "\n".join(out)

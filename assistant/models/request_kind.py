@@ -39,9 +39,6 @@ Usage::
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +49,8 @@ from assistant.bundled import DATA_DIR
 from assistant.guardrails import REASONS
 from assistant.language import detect_language
 from assistant.models.embeddings import Embedder
+from assistant.models.examples import cached_vectors, read_jsonl
+from assistant.models.logistic import BilingualClassifier
 
 __all__ = [
     "DECLINED_KINDS",
@@ -60,8 +59,6 @@ __all__ = [
     "KINDS",
     "REFUSE_AT",
     "Example",
-    "KindClassifier",
-    "KindModel",
     "RequestKinds",
     "embed_examples",
     "load_examples",
@@ -95,155 +92,28 @@ class Example:
 def load_examples(path: Path = EXAMPLES_FILE) -> list[Example]:
     """The labelled requests in ``path`` (JSON lines; ``#`` lines are comments)."""
     examples: list[Example] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        row = json.loads(line)
+    for number, row in read_jsonl(path):
         if row.get("kind") not in KINDS or not str(row.get("text", "")).strip():
             raise ValueError(f"{path}:{number}: needs a kind among {KINDS} and a text")
         examples.append(
             Example(row["kind"], row["text"].strip(), row.get("lang", "en"),
                     row.get("domain", "general"))
         )
-    if not examples:
-        raise ValueError(f"{path} holds no examples")
     return examples
 
 
 def embed_examples(
     embedder: Embedder, path: Path = EXAMPLES_FILE, cache_dir: Path | None = None
 ) -> tuple[list[Example], np.ndarray]:
-    """The examples in ``path`` and their vectors, read from ``cache_dir`` when the example
-    texts and the embedder are the ones they were computed for (else computed and written
-    there, replacing the stale file). The key is a hash of the texts in order, so editing a
-    comment or a label reuses the vectors and editing, adding or removing an example does not.
-    """
+    """The examples in ``path`` and their vectors (cached under ``cache_dir``: examples.py)."""
     examples = load_examples(path)
     texts = [e.text for e in examples]
-    if cache_dir is None:
-        return examples, embedder.embed_documents(texts)
-    key = json.dumps([embedder.name, embedder.dim, texts], ensure_ascii=False)
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    cached = cache_dir / f"request-kinds-{embedder.name}-{digest[:16]}.npy"
-    if cached.exists():
-        vectors = np.load(cached)
-        if vectors.shape == (len(examples), embedder.dim):
-            return examples, vectors
-    vectors = embedder.embed_documents(texts)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-    with tmp.open("wb") as handle:
-        np.save(handle, vectors)
-    tmp.replace(cached)  # atomic: a concurrent reader sees the old file or the whole new one
-    for stale in cache_dir.glob(f"request-kinds-{embedder.name}-*.npy"):
-        if stale != cached:
-            stale.unlink(missing_ok=True)
-    return examples, vectors
-
-
-class KindModel:
-    """Multinomial logistic regression with an L2 penalty, fitted by accelerated gradient
-    descent on standardized features (plain numpy; the examples fit in well under a second).
-    """
-
-    def __init__(self, labels: Sequence[str], l2: float = L2, steps: int = 300) -> None:
-        self.labels = tuple(labels)
-        self.l2 = l2
-        self.steps = steps
-        self._mean: np.ndarray | None = None
-        self._scale: np.ndarray | None = None
-        self._weights: np.ndarray | None = None
-        self._bias: np.ndarray | None = None
-
-    def fit(self, vectors: np.ndarray, kinds: Sequence[str]) -> KindModel:
-        index = {label: i for i, label in enumerate(self.labels)}
-        y = np.array([index[k] for k in kinds])
-        x = vectors.astype(np.float32)
-        self._mean = x.mean(axis=0)
-        self._scale = x.std(axis=0) + 1e-6
-        n = len(x)
-        design = np.hstack([(x - self._mean) / self._scale, np.ones((n, 1), dtype=np.float32)])
-        target = np.zeros((n, len(self.labels)), dtype=np.float32)
-        target[np.arange(n), y] = 1.0
-        # The loss's gradient is Lipschitz with constant at most ||X||^2 / (2n) + l2 (the
-        # softmax Hessian is bounded by 1/2): one over that is a step that never overshoots.
-        step = 1.0 / (_top_eigenvalue(design.T @ design) / (2 * n) + self.l2)
-        params: np.ndarray = np.zeros((design.shape[1], len(self.labels)), dtype=np.float32)
-        previous = params
-        penalty = np.full((design.shape[1], 1), self.l2, dtype=np.float32)
-        penalty[-1] = 0.0  # the bias is not penalised
-        for t in range(1, self.steps + 1):
-            look = params + (t - 1) / (t + 2) * (params - previous)  # Nesterov
-            grad = design.T @ (_softmax(design @ look) - target) / n + penalty * look
-            previous, params = params, look - step * grad
-        self._weights, self._bias = params[:-1], params[-1]
-        return self
-
-    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
-        """Rows of class probabilities, columns in ``labels`` order."""
-        if self._weights is None or self._bias is None:
-            raise RuntimeError("fit the model first")
-        assert self._mean is not None and self._scale is not None
-        x = (np.atleast_2d(vectors).astype(np.float32) - self._mean) / self._scale
-        return _softmax(x @ self._weights + self._bias)
-
-
-def _top_eigenvalue(gram: np.ndarray, iterations: int = 50) -> float:
-    """The largest eigenvalue of a symmetric positive semi-definite matrix (power iteration;
-    an SVD of the data costs ten times more on this machine)."""
-    vector = np.ones(len(gram), dtype=gram.dtype) / np.sqrt(len(gram))
-    value = 0.0
-    for _ in range(iterations):
-        product = gram @ vector
-        value = float(np.linalg.norm(product))
-        vector = product / max(value, 1e-12)
-    return value
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
-
-
-class KindClassifier:
-    """The two regressions: ``multilingual`` vectors for any language; ``multilingual`` and
-    ``dense`` side by side for the rows marked ``english`` (when dense vectors are given)."""
-
-    def __init__(self, l2: float = L2) -> None:
-        self.everywhere = KindModel(KINDS, l2)
-        self.english: KindModel | None = None
-
-    def fit(
-        self, multilingual: np.ndarray, kinds: Sequence[str], dense: np.ndarray | None = None
-    ) -> KindClassifier:
-        self.everywhere.fit(multilingual, kinds)
-        if dense is not None:
-            self.english = KindModel(KINDS, self.everywhere.l2).fit(
-                np.hstack([multilingual, dense]), kinds
-            )
-        return self
-
-    def probabilities(
-        self,
-        multilingual: np.ndarray,
-        dense: np.ndarray | None = None,
-        english: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """Rows of probabilities, columns in ``KINDS`` order."""
-        multilingual = np.atleast_2d(multilingual)
-        out = self.everywhere.probabilities(multilingual)
-        if self.english is not None and dense is not None and english is not None:
-            rows = np.asarray(english, dtype=bool)
-            if rows.any():
-                both = np.hstack([multilingual[rows], np.atleast_2d(dense)[rows]])
-                out[rows] = self.english.probabilities(both)
-        return out
+    return examples, cached_vectors(embedder, texts, "request-kinds", cache_dir)
 
 
 class RequestKinds:
-    """Judges the kind of a question with ``KindClassifier`` over the embedders' vectors.
-    Read-only once built, so one instance serves every thread."""
+    """Judges the kind of a question with ``BilingualClassifier`` (logistic.py) over the
+    embedders' vectors. Read-only once built, so one instance serves every thread."""
 
     def __init__(
         self,
@@ -262,7 +132,7 @@ class RequestKinds:
         self.multilingual = multilingual
         self.dense = dense
         self.examples = list(examples)
-        self.classifier = KindClassifier().fit(
+        self.classifier = BilingualClassifier(KINDS, L2).fit(
             vectors, [e.kind for e in self.examples], dense_vectors
         )
 

@@ -105,8 +105,6 @@ def test_the_extractive_answerer_never_quotes_an_attack_planted_as_a_paragraph(p
     assert not outcome.quoted.get("opening") and not outcome.quoted.get("end"), outcome
 
 
-@pytest.mark.xfail(strict=True, reason="open (issue 10): a planted numbered step is quoted with "
-                   "its list; evals/RESULTS.md 'Issue 10: trust findings'")
 def test_the_extractive_answerer_never_quotes_an_attack_planted_as_a_list_step(planted):
     assert not planted["extractive"].quoted.get("step"), planted["extractive"]
 
@@ -117,9 +115,6 @@ def test_a_real_model_never_serves_a_planted_attack(planted):
     assert not outcome.quoted, outcome
 
 
-@pytest.mark.xfail(strict=True, reason="open (issue 10): the grounding guard accepts a sentence "
-                   "because a source holds it, so a model that repeats a planted instruction is "
-                   "served; needs the trust boundary to judge sentences, not only rules")
 def test_a_model_that_obeys_planted_instructions_is_never_served(planted):
     assert not planted["obeying"].quoted, planted["obeying"]
 
