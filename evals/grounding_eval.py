@@ -39,7 +39,13 @@ import numpy as np
 
 from assistant.answering.grounding import GroundingGuard, Measured
 from assistant.models.embeddings import UseEmbedder, make_embedder
-from assistant.models.grounding_model import FEATURES, GROUNDING_FILE, SupportModel
+from assistant.models.grounding_model import (
+    FEATURES,
+    GROUNDING_FILE,
+    SUPPORT_LABELS,
+    SupportModel,
+)
+from assistant.models.logistic import LogisticModel
 from assistant.settings import Settings
 from evals.grounding_data import Example, load_examples
 
@@ -58,7 +64,8 @@ def make_guard(model: SupportModel | None = None) -> GroundingGuard:
 
 def _untrained() -> SupportModel:
     n = len(FEATURES)
-    return SupportModel(np.zeros(n), np.ones(n), np.zeros(n + 1), 0.5)
+    model = LogisticModel.of(SUPPORT_LABELS, np.zeros(n), np.ones(n), np.zeros((n, 2)), np.zeros(2))
+    return SupportModel(model, 0.5)
 
 
 # --- evaluation -------------------------------------------------------------------------------

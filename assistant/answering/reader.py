@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.bundled import DATA_DIR
+from assistant.models.logistic import LogisticModel
 
 __all__ = ["CLASSES", "FEATURES", "READER_FILE", "Evidence", "Reader", "Verdict", "default_reader"]
 
@@ -106,22 +107,15 @@ class Verdict:
 
 
 class Reader:
-    """Multinomial logistic regression over standardized ``Evidence``; a question is answered
-    when P(answer) reaches ``threshold``."""
+    """Multinomial logistic regression (``LogisticModel``) over standardized ``Evidence``; a
+    question is answered when P(answer) reaches ``threshold``."""
 
     def __init__(
-        self,
-        mean: np.ndarray,
-        scale: np.ndarray,
-        weights: np.ndarray,
-        threshold: float,
-        provenance: dict[str, object] | None = None,
+        self, model: LogisticModel, threshold: float, provenance: dict[str, object] | None = None
     ) -> None:
-        if weights.shape != (len(CLASSES), len(FEATURES) + 1):
-            raise ValueError(f"reader weights have shape {weights.shape}")
-        self.mean = mean
-        self.scale = scale
-        self.weights = weights
+        if model.labels != CLASSES or len(model.means) != len(FEATURES):
+            raise ValueError(f"a reader needs {CLASSES} over {len(FEATURES)} features")
+        self.model = model
         self.threshold = threshold
         self.provenance = provenance or {}
 
@@ -130,21 +124,28 @@ class Reader:
         data = json.loads(path.read_text(encoding="utf-8"))
         if list(data["features"]) != list(FEATURES) or list(data["classes"]) != list(CLASSES):
             raise ValueError(f"{path} was trained on other features; rerun evals.reader_training")
-        return cls(
+        # The file keeps a row per class, the bias first.
+        rows = np.array(data["weights"], dtype=np.float64)
+        if rows.shape != (len(CLASSES), len(FEATURES) + 1):
+            raise ValueError(f"reader weights have shape {rows.shape}")
+        model = LogisticModel.of(
+            CLASSES,
             np.array(data["mean"], dtype=np.float64),
             np.array(data["scale"], dtype=np.float64),
-            np.array(data["weights"], dtype=np.float64),
-            float(data["threshold"]),
-            data.get("provenance"),
+            rows[:, 1:].T.copy(),
+            rows[:, 0].copy(),
         )
+        return cls(model, float(data["threshold"]), data.get("provenance"))
 
     def save(self, path: Path) -> None:
+        mean, scale, weights, bias = self.model.parameters
+        rows = np.hstack([bias[:, None], weights.T])
         data = {
             "features": list(FEATURES),
             "classes": list(CLASSES),
-            "mean": [round(float(v), 6) for v in self.mean],
-            "scale": [round(float(v), 6) for v in self.scale],
-            "weights": [[round(float(v), 6) for v in row] for row in self.weights],
+            "mean": [round(float(v), 6) for v in mean],
+            "scale": [round(float(v), 6) for v in scale],
+            "weights": [[round(float(v), 6) for v in row] for row in rows],
             "threshold": round(self.threshold, 4),
             "provenance": self.provenance,
         }
@@ -157,7 +158,7 @@ class Reader:
             if isinstance(evidence, np.ndarray)
             else np.stack([e.vector() for e in evidence])
         )
-        return _softmax(_design(x, self.mean, self.scale) @ self.weights.T)
+        return self.model.probabilities(x)
 
     def judge(self, evidence: Evidence) -> Verdict:
         p = self.probabilities([evidence])[0]
@@ -173,45 +174,16 @@ class Reader:
         sample_weight: np.ndarray | None = None,
         l2: float = 1e-2,
         threshold: float = 0.5,
-        steps: int = 3000,
     ) -> Reader:
-        """Fit by full-batch gradient descent on the weighted cross-entropy plus an L2
-        penalty (the problem is convex and small: thousands of rows, ten features). Each
-        class counts as much as the others in total (weights rebalanced) unless
-        ``sample_weight`` says otherwise."""
-        y = np.array([CLASSES.index(label) for label in labels])
-        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
-        for c in range(len(CLASSES)):
-            mass = w[y == c].sum()
-            if mass > 0:
-                w = np.where(y == c, w * len(y) / (len(CLASSES) * mass), w)
-        mean = x.mean(axis=0)
-        scale = x.std(axis=0)
-        scale[scale < 1e-9] = 1.0
-        design = _design(x, mean, scale)
-        onehot = np.eye(len(CLASSES))[y]
-        weights = np.zeros((len(CLASSES), design.shape[1]))
-        rate = 0.5
-        for _ in range(steps):
-            p = _softmax(design @ weights.T)
-            grad = ((p - onehot) * w[:, None]).T @ design / w.sum()
-            grad[:, 1:] += l2 * weights[:, 1:]
-            weights -= rate * grad
-        return cls(mean, scale, weights, threshold)
+        """Fit the regression with an L2 penalty; each class counts as much as the others in
+        total (weights rebalanced), on top of ``sample_weight``."""
+        model = LogisticModel(CLASSES, l2, steps=1000).fit(
+            np.asarray(x, dtype=np.float64), labels, balanced=True, sample_weight=sample_weight
+        )
+        return cls(model, threshold)
 
 
 @lru_cache(maxsize=1)
 def default_reader() -> Reader:
     """The shipped reader (loaded once per process)."""
     return Reader.load()
-
-
-def _design(x: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    standardized = (x - mean) / scale
-    return np.hstack([np.ones((len(x), 1)), standardized])
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return np.asarray(e / e.sum(axis=1, keepdims=True))

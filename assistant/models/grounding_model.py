@@ -25,8 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from assistant.bundled import DATA_DIR
+from assistant.models.logistic import LogisticModel
 
-__all__ = ["FEATURES", "GROUNDING_FILE", "SupportModel", "default_support_model"]
+__all__ = [
+    "FEATURES", "GROUNDING_FILE", "SUPPORT_LABELS", "SupportModel", "default_support_model"
+]
 
 GROUNDING_FILE = DATA_DIR / "grounding.json"
 FEATURES = (
@@ -46,22 +49,19 @@ FEATURES = (
 )
 
 
+SUPPORT_LABELS = ("unsupported", "supported")
+
+
 class SupportModel:
-    """Logistic regression over standardized measurements; see the module docstring."""
+    """Logistic regression (``LogisticModel``, two labels) over standardized measurements;
+    see the module docstring."""
 
     def __init__(
-        self,
-        mean: np.ndarray,
-        scale: np.ndarray,
-        weights: np.ndarray,
-        threshold: float,
-        provenance: dict[str, object] | None = None,
+        self, model: LogisticModel, threshold: float, provenance: dict[str, object] | None = None
     ) -> None:
-        if weights.shape != (len(FEATURES) + 1,):
-            raise ValueError(f"grounding weights have shape {weights.shape}")
-        self.mean = mean
-        self.scale = scale
-        self.weights = weights
+        if model.labels != SUPPORT_LABELS or len(model.means) != len(FEATURES):
+            raise ValueError(f"a support model reads {len(FEATURES)} features, {SUPPORT_LABELS}")
+        self.model = model
         self.threshold = threshold
         self.provenance = provenance or {}
 
@@ -70,20 +70,28 @@ class SupportModel:
         data = json.loads(path.read_text(encoding="utf-8"))
         if list(data["features"]) != list(FEATURES):
             raise ValueError(f"{path} has other features; rerun python -m evals.grounding_eval fit")
-        return cls(
+        # The file keeps one logistic (sigmoid) weight vector, the bias first: as two labels,
+        # "unsupported" scores 0 and "supported" scores the vector (the same probabilities).
+        weights = np.array(data["weights"], dtype=np.float64)
+        if weights.shape != (len(FEATURES) + 1,):
+            raise ValueError(f"grounding weights have shape {weights.shape}")
+        model = LogisticModel.of(
+            SUPPORT_LABELS,
             np.array(data["mean"], dtype=np.float64),
             np.array(data["scale"], dtype=np.float64),
-            np.array(data["weights"], dtype=np.float64),
-            float(data["threshold"]),
-            data.get("provenance"),
+            np.stack([np.zeros(len(FEATURES)), weights[1:]], axis=1),
+            np.array([0.0, weights[0]]),
         )
+        return cls(model, float(data["threshold"]), data.get("provenance"))
 
     def save(self, path: Path) -> None:
+        mean, scale, weights, bias = self.model.parameters
+        vector = np.concatenate([[bias[1] - bias[0]], weights[:, 1] - weights[:, 0]])
         data = {
             "features": list(FEATURES),
-            "mean": [round(float(v), 6) for v in self.mean],
-            "scale": [round(float(v), 6) for v in self.scale],
-            "weights": [round(float(v), 6) for v in self.weights],
+            "mean": [round(float(v), 6) for v in mean],
+            "scale": [round(float(v), 6) for v in scale],
+            "weights": [round(float(v), 6) for v in vector],
             "threshold": round(self.threshold, 6),
             "provenance": self.provenance,
         }
@@ -91,7 +99,7 @@ class SupportModel:
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """P(supported) for each row of measurements (``FEATURES`` order)."""
-        return _sigmoid(_design(np.atleast_2d(x), self.mean, self.scale) @ self.weights)
+        return self.model.probabilities(np.atleast_2d(x))[:, 1]
 
     def weakest(self, x: np.ndarray) -> float:
         """P(supported) of the least supported row (1 for no rows)."""
@@ -104,41 +112,18 @@ class SupportModel:
         supported: Sequence[bool] | np.ndarray,
         sample_weight: np.ndarray | None = None,
         l2: float = 1e-2,
-        steps: int = 3000,
-        rate: float = 0.5,
     ) -> SupportModel:
-        """Fit by full-batch gradient descent on the weighted cross-entropy plus an L2 penalty
-        (convex and small: hundreds of rows, a dozen features). Supported and unsupported rows
-        weigh the same in total unless ``sample_weight`` says otherwise. The threshold is left
-        at 0.5 (evals/grounding_eval.py chooses it)."""
-        y = np.asarray(supported, dtype=np.float64)
-        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
-        for label in (0.0, 1.0):
-            mass = w[y == label].sum()
-            if mass > 0:
-                w = np.where(y == label, w * len(y) / (2 * mass), w)
-        mean = x.mean(axis=0)
-        scale = x.std(axis=0)
-        scale[scale < 1e-9] = 1.0
-        design = _design(x, mean, scale)
-        weights = np.zeros(design.shape[1])
-        for _ in range(steps):
-            p = _sigmoid(design @ weights)
-            grad = design.T @ ((p - y) * w) / w.sum()
-            grad[1:] += l2 * weights[1:]
-            weights -= rate * grad
-        return cls(mean, scale, weights, 0.5)
+        """Fit with an L2 penalty; supported and unsupported rows weigh the same in total on
+        top of ``sample_weight``. The threshold is left at 0.5 (evals/grounding_eval.py
+        chooses it)."""
+        labels = [SUPPORT_LABELS[int(bool(s))] for s in supported]
+        model = LogisticModel(SUPPORT_LABELS, l2, steps=1000).fit(
+            np.asarray(x, dtype=np.float64), labels, balanced=True, sample_weight=sample_weight
+        )
+        return cls(model, 0.5)
 
 
 @lru_cache(maxsize=1)
 def default_support_model() -> SupportModel:
     """The shipped model (loaded once per process)."""
     return SupportModel.load()
-
-
-def _design(x: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    return np.hstack([np.ones((len(x), 1)), (x - mean) / scale])
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)))

@@ -34,9 +34,11 @@ class LogisticModel:
         vectors: np.ndarray,
         row_labels: Sequence[str],
         balanced: bool = False,
+        sample_weight: np.ndarray | None = None,
     ) -> LogisticModel:
-        """Fit on rows of ``vectors``. ``balanced``: each label weighs as much in total as
-        any other, however many rows it has (the probabilities then assume equal priors)."""
+        """Fit on rows of ``vectors``, each weighing ``sample_weight`` (1 by default).
+        ``balanced``: then each label weighs as much in total as any other, however many
+        rows it has (the probabilities assume equal priors)."""
         index = {label: i for i, label in enumerate(self.labels)}
         y = np.array([index[k] for k in row_labels])
         x = vectors.astype(np.float32)
@@ -46,11 +48,16 @@ class LogisticModel:
         design = np.hstack([(x - self._mean) / self._scale, np.ones((n, 1), dtype=np.float32)])
         target = np.zeros((n, len(self.labels)), dtype=np.float32)
         target[np.arange(n), y] = 1.0
+        row_weight = (
+            np.ones(n, dtype=np.float32)
+            if sample_weight is None
+            else np.asarray(sample_weight, dtype=np.float32)
+        )
         if balanced:
-            counts = np.bincount(y, minlength=len(self.labels)).astype(np.float32)
-            row_weight = (n / (len(self.labels) * np.maximum(counts, 1)))[y]
-        else:
-            row_weight = np.ones(n, dtype=np.float32)
+            mass = np.bincount(y, weights=row_weight, minlength=len(self.labels))
+            share = row_weight.sum() / (len(self.labels) * np.maximum(mass, 1e-12))
+            row_weight = row_weight * share[y]
+        row_weight = row_weight * (n / row_weight.sum())  # mean 1: l2 means the same either way
         # The loss's gradient is Lipschitz with constant at most ||X||^2 / (2n) + l2 (the
         # softmax Hessian is bounded by 1/2): one over that is a step that never overshoots.
         weighted = design * np.sqrt(row_weight)[:, None]
@@ -89,6 +96,32 @@ class LogisticModel:
         }
 
     @classmethod
+    def of(
+        cls,
+        labels: Sequence[str],
+        mean: np.ndarray,
+        scale: np.ndarray,
+        weights: np.ndarray,
+        bias: np.ndarray,
+        l2: float = 0.0,
+    ) -> LogisticModel:
+        """A fitted model from its parameters (``weights``: a column per label), in their
+        own precision."""
+        model = cls(labels, l2)
+        model._mean, model._scale, model._weights, model._bias = mean, scale, weights, bias
+        if weights.shape != (len(mean), len(model.labels)) or bias.shape != (len(model.labels),):
+            raise ValueError(f"weights of shape {weights.shape} do not fit the labels")
+        return model
+
+    @property
+    def parameters(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(mean, scale, weights with a column per label, bias)."""
+        if self._weights is None or self._bias is None:
+            raise RuntimeError("fit the model first")
+        assert self._mean is not None and self._scale is not None
+        return self._mean, self._scale, self._weights, self._bias
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LogisticModel:
         model = cls(data["labels"], float(data["l2"]))
         model._mean = np.array(data["mean"], dtype=np.float32)
@@ -104,7 +137,7 @@ class LogisticModel:
         if self._weights is None or self._bias is None:
             raise RuntimeError("fit the model first")
         assert self._mean is not None and self._scale is not None
-        x = (np.atleast_2d(vectors).astype(np.float32) - self._mean) / self._scale
+        x = (np.atleast_2d(vectors).astype(self._mean.dtype) - self._mean) / self._scale
         return _softmax(x @ self._weights + self._bias)
 
 

@@ -112,6 +112,25 @@ def test_stacked_rows_are_scored_by_the_judge_that_never_saw_their_kb():
 
 def test_the_shipped_reader_matches_the_features_it_is_given():
     reader = Reader.load(READER_FILE)
-    assert reader.weights.shape == (len(CLASSES), len(FEATURES) + 1)
+    mean, _, weights, bias = reader.model.parameters
+    assert weights.shape == (len(FEATURES), len(CLASSES)) and len(mean) == len(FEATURES)
+    assert bias.shape == (len(CLASSES),)
     assert 0.0 < reader.threshold < 1.0
     assert "command" in reader.provenance
+
+
+def test_the_reader_and_the_support_model_keep_their_files_through_save_and_load(tmp_path):
+    from assistant.models.grounding_model import FEATURES as SUPPORT_FEATURES
+    from assistant.models.grounding_model import SupportModel
+
+    rng = np.random.default_rng(3)
+    reader = Reader.load(READER_FILE)
+    reader.save(tmp_path / "reader.json")
+    x = rng.normal(size=(20, len(FEATURES)))
+    assert np.allclose(Reader.load(tmp_path / "reader.json").probabilities(x),
+                       reader.probabilities(x), atol=1e-5)
+    support = SupportModel.load()
+    support.save(tmp_path / "grounding.json")
+    x = rng.normal(size=(20, len(SUPPORT_FEATURES)))
+    assert np.allclose(SupportModel.load(tmp_path / "grounding.json").probabilities(x),
+                       support.probabilities(x), atol=1e-5)

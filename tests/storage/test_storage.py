@@ -60,11 +60,17 @@ def test_a_catalog_an_earlier_release_migrated_opens_with_its_documents(tmp_path
     catalog = Catalog(path)
     catalog.set_state("base_url", "https://help.example/")
     catalog.close()
-    old = sqlite3.connect(path)  # what the earlier release left: user_version 4, no runner table
-    old.executescript("DROP TABLE schema_migrations; PRAGMA user_version=4;")
+    # What the earlier release left: its four migrations counted in user_version, no runner
+    # table, no column of the later migrations.
+    old = sqlite3.connect(path)
+    old.executescript(
+        "DROP TABLE schema_migrations; ALTER TABLE chunks DROP COLUMN planted;"
+        " PRAGMA user_version=4;"
+    )
     old.close()
     reopened = Catalog(path)
     assert reopened.get_state("base_url") == "https://help.example/"
+    assert not reopened.unjudged("any judge")  # migration 5 ran: the column is back
     reopened.close()
 
 
