@@ -105,11 +105,14 @@ def sync_path(
     progress: bool = False,
     tenant: str = DEFAULT_TENANT,
     contact_domains: Sequence[str] | None = None,
+    trusted_sentences: Sequence[str] | None = None,
 ) -> SyncReport:
     """Ingest ``path`` into ``kb_name``. ``progress`` shows a bar that counts files: one is
     done when it is read (failed, skipped, unchanged) or when its documents are written.
     ``contact_domains``: e-mail domains the articles may send readers to besides the site's
-    own (kept for the knowledge base; ``None`` keeps the ones set before)."""
+    own (kept for the knowledge base; ``None`` keeps the ones set before).
+    ``trusted_sentences``: sentences the planted-text judge flagged that the admin vouches
+    for: served and no longer reported (kept likewise)."""
     if not path.exists():
         raise LearnloopError(ErrorCode.invalid_input, f"{path} does not exist")
     started = time.perf_counter()
@@ -121,6 +124,8 @@ def sync_path(
         _check_embedder(knowledge, kb)
         if contact_domains is not None:
             kb.catalog.set_contact_domains(normalize_domains(contact_domains))
+        if trusted_sentences is not None:
+            kb.catalog.set_trusted_sentences(trusted_sentences)
         allowed = kb.catalog.contact_domains
         files, skipped = discover(root)
         report.skipped = [(_rel(p, root), reason) for p, reason in skipped]
@@ -382,13 +387,16 @@ def _matrices(blobs: dict[str, bytes], dim: int) -> dict[str, np.ndarray]:
 
 
 def _planted(kb: KnowledgeBase, root: str) -> list[tuple[str, str, str]]:
-    """Every piece the judge flagged in this folder's documents, for the admin."""
+    """Every piece the judge flagged in this folder's documents and the admin did not vouch
+    for, for the admin."""
     sources = {d.id: d.source for d in kb.catalog.documents() if d.root == root}
+    trusted = set(kb.catalog.trusted_sentences)
     return [
         (sources[row.doc_id], "planted text", text)
         for row in kb.catalog.chunks()
         if row.planted and row.doc_id in sources
         for text, _ in row.planted
+        if text not in trusted
     ]
 
 

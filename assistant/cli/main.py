@@ -121,6 +121,14 @@ def ingest(
             "site's (repeat for more; kept for the knowledge base until given again).",
         ),
     ] = None,
+    trust: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trust",
+            help="A sentence the report listed as planted text that is true: serve it "
+            "(repeat for more; kept for the knowledge base until given again).",
+        ),
+    ] = None,
 ) -> None:
     """Ingest a folder of articles, tips, workflows and learning paths (incremental)."""
     from ingest.sync import sync_path
@@ -135,6 +143,7 @@ def ingest(
             progress=not json_out,
             tenant=tenant,
             contact_domains=contact_domain,
+            trusted_sentences=trust,
         )
     except LearnloopError as exc:
         _fail(exc.message)

@@ -159,6 +159,18 @@ class Catalog:
             self._bump(conn)  # what retrieval serves changes with them
 
     @property
+    def trusted_sentences(self) -> list[str]:
+        """Sentences the admin vouched for: never withheld as planted text (ingest/planted.py),
+        whitespace folded."""
+        return [str(t) for t in json.loads(self.get_state("trusted_sentences") or "[]")]
+
+    def set_trusted_sentences(self, sentences: Sequence[str]) -> None:
+        folded = sorted({" ".join(t.split()) for t in sentences if t.split()})
+        with self.transaction() as conn:
+            self.set_state("trusted_sentences", json.dumps(folded, ensure_ascii=False), conn)
+            self._bump(conn)  # what retrieval serves changes with them
+
+    @property
     def generation(self) -> int:
         """Bumped by every committed change; readers reload derived indexes when it moves."""
         return int(self.get_state("generation") or 0)

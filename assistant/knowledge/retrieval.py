@@ -338,13 +338,15 @@ class Retriever:
         # or mail is never served — not quoted, not in a prompt, not in a snippet.
         allowed = catalog.contact_domains
         domains = {d.id: ContactDomains.of(d.url, allowed) for d in docs.values()}
-        # And so are the pieces the planted-text judge flagged at ingest (ingest/planted.py).
+        # And so are the pieces the planted-text judge flagged at ingest (ingest/planted.py),
+        # but those the admin vouched for.
+        trusted = set(catalog.trusted_sentences)
         served = [
             without_sentences(
                 without_untrusted(
                     by_id[c].body, untrusted_sentences(by_id[c].body, domains[by_id[c].doc_id])
                 ),
-                [text for text, _ in by_id[c].planted],
+                [text for text, _ in by_id[c].planted if text not in trusted],
             )
             for c in ids
         ]

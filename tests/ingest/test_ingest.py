@@ -139,6 +139,17 @@ def test_cli_exits_0_and_prints_a_summary(cli, data_dir, mini_kb):
         "documents: 6 added, 0 updated, 0 removed;")
 
 
+def test_cli_keeps_the_sentences_the_admin_trusts(cli, data_dir, mini_kb):
+    from assistant.knowledge.base import Knowledge
+    from assistant.settings import Settings
+
+    result = cli.invoke(app, ["ingest", str(mini_kb), "--kb", "mini", "--trust",
+                              "Thanks for  your support!", "--trust", "Have a question?"])
+    assert result.exit_code == 0, result.output
+    catalog = Knowledge(Settings()).get("mini").catalog
+    assert catalog.trusted_sentences == ["Have a question?", "Thanks for your support!"]
+
+
 def test_file_that_becomes_broken_keeps_its_old_version(knowledge, mini_kb):
     ingest(knowledge, mini_kb)
     (mini_kb / PASSWORD).write_text("---\ntitle: Reset your password\nlevel: easy\n---\n\nNew.\n")

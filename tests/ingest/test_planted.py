@@ -101,6 +101,7 @@ def _plant_step(article: Path, step: str) -> str:
 
 
 def test_a_planted_list_step_is_reported_never_served_and_judged_once(sample_copy) -> None:
+    """... and a true sentence flagged by mistake is served once the admin trusts it."""
     knowledge, folder, article, question = sample_copy
     original = _plant_step(folder / article, PLANTED)
     report = sync_path(knowledge, "planted", folder)
@@ -135,6 +136,16 @@ def test_a_planted_list_step_is_reported_never_served_and_judged_once(sample_cop
     assert (article, "planted text", PLANTED) not in report.untrusted
     hits = Retriever.of(knowledge, kb).search(question, k=5)
     assert not any("thriller" in h.body for h in hits)
+
+    # A true sentence the judge flagged: the admin vouches for it, and it is served again.
+    true = next(u for u in report.untrusted if u[1] == "planted text")
+    report = sync_path(knowledge, "planted", folder, trusted_sentences=[true[2]])
+    assert true not in report.untrusted
+    assert kb.catalog.trusted_sentences == [" ".join(true[2].split())]
+    hits = Retriever.of(knowledge, kb).search(true[2], k=10)
+    assert any(" ".join(true[2].split()) in " ".join(h.body.split()) for h in hits)
+    report = sync_path(knowledge, "planted", folder)  # kept until given again
+    assert true not in report.untrusted
 
 
 @pytest.fixture
