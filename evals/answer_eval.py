@@ -6,6 +6,11 @@
   near-misses (topic covered, detail not) reported on its own, with the share of near-misses
   whose answer quotes the nearest passage under "the help center doesn't state this" (an
   answer with citations and ``answered`` false);
+- answer words quoted: over answerable questions answered with a first citation in gold,
+  the share of the content words of the question's reference ``answer`` (stemmed, stop
+  words out) that the quoted text holds — whether the answer quotes the part of the article
+  that does what was asked, not only the right article. Reference answers are written in
+  the set's words, not copied, so 1.0 is rare; the figure compares answerers on one set;
 - latency p50 / p95 per question, measured around the answerer call.
 
 Every figure is also given per question language and per question kind (``by_lang``,
@@ -16,12 +21,14 @@ decision itself is trained by ``python -m evals.reader_training``.
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from assistant.answering.answers import Answer
+from assistant.language import analyze, detect_language
 from evals.retrieval_eval import Question
 
 __all__ = ["format_answer_report", "run_answer_eval"]
@@ -30,6 +37,29 @@ __all__ = ["format_answer_report", "run_answer_eval"]
 def _percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
+
+
+_CITED = re.compile(r"\[\d+\]\s*$")  # a quoted unit ends with its citation number
+_MARKER = re.compile(r"\s*\[\d+\]")
+
+
+def _quotes(answer: Answer) -> str:
+    """The quoted text of an answer, without its sources list and citation markers."""
+    quoted = [part for part in answer.answer.split("\n\n") if _CITED.search(part)]
+    return _MARKER.sub("", "\n".join(quoted))
+
+
+def _words_quoted(reference: str, answer: Answer) -> float | None:
+    """The share of the reference answer's content words in the quoted text (None when
+    there is no reference, or it is written in another language than the quotes)."""
+    quotes = _quotes(answer)
+    language = detect_language(reference)
+    if not reference.strip() or not quotes or detect_language(quotes) != language:
+        return None
+    wanted = set(analyze(reference, language))
+    if not wanted:
+        return None
+    return len(wanted & set(analyze(quotes, language))) / len(wanted)
 
 
 def run_answer_eval(
@@ -54,6 +84,10 @@ def run_answer_eval(
                 "cited": cited,
                 "first_in_gold": bool(cited) and cited[0] in q.gold,
                 "any_in_gold": any(c in q.gold for c in cited),
+                "words_quoted": len(_quotes(result).split()),
+                "answer_words_quoted": _words_quoted(q.answer, result)
+                if q.answerable and result.answered and cited and cited[0] in q.gold
+                else None,
             }
         )
     answerable = [r for r in rows if r["answerable"]]
@@ -85,6 +119,7 @@ def run_answer_eval(
             "declined": share([r for r in mine if not r["answered"]], mine),
             "first_citation_in_gold": share([r for r in good if r["first_in_gold"]], good),
         }
+    quoted = [r["answer_words_quoted"] for r in rows if r["answer_words_quoted"] is not None]
     near = [r for r in unanswerable if r["kind"] == "near-miss"]
     gaps = [r for r in unanswerable if r["kind"] == "unanswerable"]
     outside = [r for r in unanswerable if r["kind"] not in ("near-miss", "unanswerable")]
@@ -101,6 +136,11 @@ def run_answer_eval(
         "unanswerable_declined": share([r for r in gaps if not r["answered"]], gaps),
         "near_miss_declined": share([r for r in near if not r["answered"]], near),
         "near_miss_not_stated": share([r for r in near if not r["answered"] and r["cited"]], near),
+        "answer_words_quoted": round(statistics.fmean(quoted), 3) if quoted else 0.0,
+        "answers_with_half_the_words": share([x for x in quoted if x >= 0.5], quoted),
+        "mean_words_quoted": round(statistics.fmean([r["words_quoted"] for r in answered]), 1)
+        if answered
+        else 0.0,
         "latency_ms_p50": round(statistics.median(latencies), 1) if latencies else 0.0,
         "latency_ms_p95": round(_percentile(latencies, 0.95), 1),
         "by_lang": by_lang,
@@ -121,9 +161,12 @@ def format_answer_report(report: dict[str, Any]) -> str:
         "unanswerable_declined",
         "near_miss_declined",
         "near_miss_not_stated",
+        "answer_words_quoted",
+        "answers_with_half_the_words",
     ]
     lines = [f"{report['questions']} questions ({report['answerable']} answerable)"]
     lines += [f"  {key:<30} {report[key]:.3f}" for key in keys]
+    lines.append(f"  {'mean_words_quoted':<30} {report['mean_words_quoted']:.1f}")
     for lang, values in report["by_lang"].items():
         lines.append(
             f"  lang={lang:<4} first citation in gold {values['first_citation_in_gold']:.3f}, "

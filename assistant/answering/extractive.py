@@ -6,8 +6,10 @@
 2. Split their best chunks into units (sentences; numbered steps stay whole).
 3. Score every unit against the question with the dense model (the question is first
    rendered in the article's language when they differ) plus a small bonus for the
-   retrieval rank, and quote the best unit, the list a lead-in sentence introduces, and a
-   close runner-up from the same passage.
+   retrieval rank, and quote the best unit with what it leads into (a sentence ending in ":"
+   or a question the article asks its reader, even across a passage boundary), reading on
+   in order to a short paragraph (into the next passage when it continues the section), and
+   a close runner-up from the same passage; a sentence repeated word for word (tabs) once.
 4. Decline when the reader (reader.py), a small learned model over what was found, judges
    that the passages do not answer the question: a gap in the help center, or a question
    about somewhere else. ``confidence`` is the reader's probability that they answer it.
@@ -46,6 +48,10 @@ __all__ = [
 _MODEL_LANGUAGE = "en"  # the language the dense model (MiniLM) was trained on
 _RANK_BONUS = (0.3, 0.1, 0.0)  # trust retrieval order unless a passage is far better
 _MAX_WORDS = 110
+# A quote reads on from its best sentence to at least this many words (about two sentences).
+# A design choice, not a fit: on the development sets longer quotes hold more of the reference
+# answers (30 / 40 / 50 words compared in evals/RESULTS.md) at the cost of length.
+_PARAGRAPH_WORDS = 40
 # A unit that states the asked figure may replace the best one when it scores this close.
 _DETAIL_MARGIN = 0.1
 # The pair judge reads this many of the best units (each from another passage): the answer is
@@ -262,6 +268,7 @@ class ExtractiveAnswerer:
         missing = found.detail is not None and not any(
             states_detail(c.unit.text, found.detail) for c in chosen
         )
+        chosen = self._read_on(top, chosen)
         citations: list[Citation] = []
         parts: list[str] = []
         for scored in chosen:
@@ -401,15 +408,19 @@ class ExtractiveAnswerer:
                 rows[i] = vector
         return np.stack([row for row in rows if row is not None])
 
-    @staticmethod
-    def _compose(top: _Scored, ranked: list[_Scored]) -> list[_Scored]:
-        """The best unit, the steps it introduces, and a close runner-up from its passage."""
+    def _compose(self, top: _Scored, ranked: list[_Scored]) -> list[_Scored]:
+        """The best unit, what it leads into, the sentences after it up to a short paragraph,
+        and a close runner-up from its passage."""
         chosen = [top]
         words = top.unit.words
-        following = [u for u in top.units if u.position == top.unit.position + 1]
-        if top.unit.text.rstrip().endswith(":") and following and following[0].kind == "steps":
-            chosen.append(replace(top, unit=following[0]))
-            words += following[0].words
+        if top.unit.kind == "sentence" and top.unit.text.rstrip().endswith((":", "?")):
+            # A lead-in ("To rename a channel:", "Want to reply automatically while you're
+            # away?") says what comes next does it: quote that too, even when it opens the
+            # article's next passage.
+            following = self._following(top)
+            if following is not None:
+                chosen.append(following)
+                words += following.unit.words
         for other in ranked[:6]:
             if words >= _MAX_WORDS or top.unit.kind == "steps":
                 break
@@ -417,13 +428,54 @@ class ExtractiveAnswerer:
             if (
                 same_passage
                 and other.score >= top.score - 0.08
-                and other.unit not in [c.unit for c in chosen]
+                # Tabs (web / mobile) often repeat a sentence word for word: quote it once.
+                and _plain(other.unit.text) not in {_plain(c.unit.text) for c in chosen}
             ):
                 chosen.append(other)
                 words += other.unit.words
-        # Quote in reading order within a passage.
-        chosen.sort(key=lambda s: (s.hit.chunk_id != top.hit.chunk_id, s.unit.position))
-        return chosen
+        return _in_reading_order(top, chosen)
+
+    def _read_on(self, top: _Scored, chosen: list[_Scored]) -> list[_Scored]:
+        """One sentence out of its paragraph is often the question restated ("Plugin tokens
+        are site-specific."): read on from the last unit quoted from the best passage, in
+        order, to a short paragraph. (Not evidence that an asked figure is stated: that is
+        judged on the units chosen for what they say.)"""
+        chosen = list(chosen)
+        words = sum(c.unit.words for c in chosen)
+        last = max((c for c in chosen if c.hit.chunk_id == top.hit.chunk_id),
+                   key=lambda c: c.unit.position)
+        while words < _PARAGRAPH_WORDS and last.unit.kind != "steps":
+            after = [u for u in last.units if u.position > last.unit.position]
+            if after:
+                nxt: _Scored | None = replace(last, unit=after[0])
+            else:
+                # The passage ends: read on into the next when it continues this section
+                # (the rest of a long section, or its first subsection: "Web/Desktop" steps
+                # under a one-line "Rename channels" introduction).
+                nxt = self._following(last)
+                if nxt is not None and not _continues(last.hit.heading, nxt.hit.heading):
+                    nxt = None
+            if nxt is None or not nxt.unit.quotable:
+                break
+            last = nxt
+            if _plain(last.unit.text) not in {_plain(c.unit.text) for c in chosen}:
+                chosen.append(last)
+                words += last.unit.words
+        return _in_reading_order(top, chosen)
+
+    def _following(self, scored: _Scored) -> _Scored | None:
+        """The unit after ``scored`` in its article: the next in its passage, or the first
+        of the next passage when it ends one."""
+        after = [u for u in scored.units if u.position > scored.unit.position]
+        if after:
+            return replace(scored, unit=after[0]) if after[0].quotable else None
+        nxt = self.retriever.next_passage(scored.hit)
+        if nxt is None:
+            return None
+        units = tuple(split_units(nxt.body))
+        if not units or not units[0].quotable:
+            return None
+        return replace(scored, unit=units[0], hit=nxt, units=units)
 
 
 def declined_as_out_of_scope(answer: Answer) -> bool:
@@ -431,6 +483,27 @@ def declined_as_out_of_scope(answer: Answer) -> bool:
     rather than because the help center lacks it: such a question is no content gap."""
     reason = answer.handoff.reason
     return not answer.answered and (reason == OFF_TOPIC or is_refusal(reason))
+
+
+def _in_reading_order(top: _Scored, chosen: list[_Scored]) -> list[_Scored]:
+    """The best passage's units in reading order, then those of the passages after it (added
+    in their reading order)."""
+
+    def key(scored: _Scored) -> tuple[int, int]:
+        if scored.hit.chunk_id == top.hit.chunk_id:
+            return (0, scored.unit.position)
+        return (1, 0)  # sorted() is stable: later passages keep the order they were added in
+
+    return sorted(chosen, key=key)
+
+
+def _continues(heading: str, following: str) -> bool:
+    """Whether a passage headed ``following`` goes on with the section headed ``heading``."""
+    return following == heading or following.startswith(f"{heading} > ")
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.split()).lower()
 
 
 def _shares_words(terms: set[str], text: str, language: str) -> bool:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -488,6 +488,24 @@ class Retriever:
         allowed_docs = set(np.asarray(snap.chunk_doc)[part])
         keep = np.array([d in allowed_docs for d in snap.card_ids], dtype=bool)
         return [snap.card_ids[i] for i in _top(scores, keep, n)]
+
+    def next_passage(self, hit: ArticleHit) -> ArticleHit | None:
+        """The passage after ``hit``'s in its article (reading order), as a hit with the
+        article's score; None after the last. A lead-in sentence and the steps it introduces
+        can fall on either side of a chunk boundary."""
+        snap = self._fresh()
+        chunks = snap.chunks_of.get(hit.article_id, [])
+        here = snap.position.get(hit.chunk_id)
+        if here not in chunks or chunks.index(here) + 1 == len(chunks):
+            return None
+        i = chunks[chunks.index(here) + 1]
+        return replace(
+            hit,
+            heading=snap.chunk_heading[i],
+            chunk_id=snap.chunk_ids[i],
+            body=snap.chunk_body[i],
+            snippet=_snippet(snap.chunk_body[i]),
+        )
 
     def unit_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Answer-unit embeddings stored at ingest, per chunk (rows in unit order)."""

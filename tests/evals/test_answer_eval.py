@@ -62,3 +62,24 @@ def test_a_near_miss_answered_with_its_source_but_not_answered_counts_as_not_sta
     assert report["near_miss_declined"] == 1.0
     assert report["near_miss_not_stated"] == 0.5
     assert report["rows"][0]["reason"] == "the price asked is not in the quoted passages"
+
+
+def test_answer_words_quoted_counts_the_reference_words_in_the_quotes_only():
+    reference = "Open Settings, then Export and choose CSV."  # open setting export choos csv
+    quoting = Answer(
+        "Open **Settings** and select **Export**. [1]\n\nSources:\n[1] Export CSV — https://x",
+        [Citation(1, "x.md", "Export CSV", "https://x", "")], 0.9, True, Handoff(False),
+    )
+    questions = [
+        Question("w1", "q1", "en", True, ["x.md"], answer=reference),
+        Question("w2", "q2", "en", True, ["x.md"]),  # no reference: not counted
+        Question("w3", "q3", "en", True, ["y.md"], answer=reference),  # wrong article
+    ]
+    report = run_answer_eval({"q1": quoting, "q2": quoting, "q3": quoting}.__getitem__, questions)
+    # open, setting, export of the five reference terms; "CSV" in the sources list is no quote
+    assert report["rows"][0]["answer_words_quoted"] == pytest.approx(3 / 5)
+    assert report["rows"][1]["answer_words_quoted"] is None
+    assert report["rows"][2]["answer_words_quoted"] is None
+    assert report["answer_words_quoted"] == pytest.approx(0.6)
+    assert report["answers_with_half_the_words"] == 1.0
+    assert report["mean_words_quoted"] == pytest.approx(5.0)  # markers and sources not counted
