@@ -109,6 +109,7 @@ def run(redteam: Path, per_category: int | None) -> dict[str, Any]:
             off_topic=knowledge.off_topic,
             request_kinds=knowledge.request_kinds,
             pair_judge=knowledge.pair_judge,
+            planted_text=knowledge.planted_text,
         )
         rows = []
         for i, attack in enumerate(attacks):

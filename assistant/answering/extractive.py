@@ -8,8 +8,8 @@
    rendered in the article's language when they differ) plus a small bonus for the
    retrieval rank, and quote the best unit with what it leads into (a sentence ending in ":"
    or a question the article asks its reader, even across a passage boundary), reading on
-   in order to a short paragraph (into the next passage when it continues the section), and
-   a close runner-up from the same passage; a sentence repeated word for word (tabs) once.
+   within its paragraph to a short paragraph, and a close runner-up from the same passage;
+   a sentence repeated word for word (tabs) once.
 4. Decline when the reader (reader.py), a small learned model over what was found, judges
    that the passages do not answer the question: a gap in the help center, or a question
    about somewhere else. ``confidence`` is the reader's probability that they answer it.
@@ -29,13 +29,14 @@ from assistant.answering.answers import Answer, Citation, Handoff
 from assistant.answering.passages import Unit, split_units
 from assistant.answering.reader import Evidence, Reader, default_reader
 from assistant.answering.scope import asked_detail, states_detail
-from assistant.guardrails import KindJudge, decline_reason, is_refusal
+from assistant.guardrails import KindJudge, decline_reason, is_refusal, targets_the_assistant
 from assistant.knowledge.off_topic import OffTopicExamples
 from assistant.knowledge.retrieval import ArticleHit, Retriever
 from assistant.language import analyze, detect_language, language_of_locale
 from assistant.messages import by_language
 from assistant.models.embeddings import Embedder
 from assistant.models.pair_judge import Judge, default_pair_judge, passage_text
+from assistant.models.planted_text import PlantedText
 
 __all__ = [
     "NOT_COVERED",
@@ -99,7 +100,9 @@ class ExtractiveAnswerer:
     answers the question (reader.py; the shipped one by default); ``off_topic`` supplies one
     of its measurements, the likeness to requests about somewhere else (0 without it);
     ``request_kinds`` judges, after the keyword guardrails, whether the kind of request is
-    one no help center serves (request_kind.py)."""
+    one no help center serves (request_kind.py); ``planted_text`` (the ingest judge's wording
+    model, planted_text.py) lets a quote read on past its best sentence only through ordinary
+    help text — without it, a quote does not read on."""
 
     def __init__(
         self,
@@ -109,6 +112,7 @@ class ExtractiveAnswerer:
         off_topic: OffTopicExamples | None = None,
         request_kinds: KindJudge | None = None,
         pair_judge: Judge | None = None,
+        planted_text: PlantedText | None = None,
     ) -> None:
         self.retriever = retriever
         self.embedder = embedder
@@ -116,6 +120,7 @@ class ExtractiveAnswerer:
         self.off_topic = off_topic
         self.request_kinds = request_kinds
         self._pair_judge = pair_judge
+        self.planted_text = planted_text
 
     @property
     def reader(self) -> Reader:
@@ -418,7 +423,7 @@ class ExtractiveAnswerer:
             # away?") says what comes next does it: quote that too, even when it opens the
             # article's next passage.
             following = self._following(top)
-            if following is not None:
+            if following is not None and self._ordinary(following):
                 chosen.append(following)
                 words += following.unit.words
         for other in ranked[:6]:
@@ -438,30 +443,43 @@ class ExtractiveAnswerer:
     def _read_on(self, top: _Scored, chosen: list[_Scored]) -> list[_Scored]:
         """One sentence out of its paragraph is often the question restated ("Plugin tokens
         are site-specific."): read on from the last unit quoted from the best passage, in
-        order, to a short paragraph. (Not evidence that an asked figure is stated: that is
-        judged on the units chosen for what they say.)"""
+        order and within its paragraph, to a short paragraph. (Not evidence that an asked
+        figure is stated: that is judged on the units chosen for what they say.)"""
         chosen = list(chosen)
         words = sum(c.unit.words for c in chosen)
-        last = max((c for c in chosen if c.hit.chunk_id == top.hit.chunk_id),
-                   key=lambda c: c.unit.position)
-        while words < _PARAGRAPH_WORDS and last.unit.kind != "steps":
+        last = max(
+            (c for c in chosen if c.hit.chunk_id == top.hit.chunk_id),
+            key=lambda c: c.unit.position,
+        )
+        while words < _PARAGRAPH_WORDS and last.unit.kind == "sentence":
             after = [u for u in last.units if u.position > last.unit.position]
-            if after:
-                nxt: _Scored | None = replace(last, unit=after[0])
-            else:
-                # The passage ends: read on into the next when it continues this section
-                # (the rest of a long section, or its first subsection: "Web/Desktop" steps
-                # under a one-line "Rename channels" introduction).
-                nxt = self._following(last)
-                if nxt is not None and not _continues(last.hit.heading, nxt.hit.heading):
-                    nxt = None
-            if nxt is None or not nxt.unit.quotable:
+            if not after or after[0].paragraph != last.unit.paragraph or not after[0].quotable:
                 break
-            last = nxt
+            last = replace(last, unit=after[0])
+            if not self._ordinary(last):
+                break
             if _plain(last.unit.text) not in {_plain(c.unit.text) for c in chosen}:
                 chosen.append(last)
                 words += last.unit.words
         return _in_reading_order(top, chosen)
+
+    def _ordinary(self, scored: _Scored) -> bool:
+        """Whether a unit quoted for where it stands (read on to, or led into), not for what
+        it says, is ordinary help text.
+
+        Such a unit is not compared with the question, so a sentence planted after a true
+        one, and not caught at ingest (in a small help center the judge has little context),
+        would be quoted with it. The ingest judge's wording model reads the unit
+        alone: read on only where it finds help text more likely than planted text, and
+        never into what the keyword guardrails call an instruction to the assistant."""
+        if self.planted_text is None or targets_the_assistant(scored.unit.text):
+            return False
+        stored = self.retriever.unit_vectors([scored.hit.chunk_id]).get(scored.hit.chunk_id)
+        if stored is not None and len(stored) == len(scored.units):
+            vector = stored[scored.unit.position]
+        else:
+            vector = self.embedder.embed_documents([scored.unit.gist])[0]
+        return bool(self.planted_text.wording_probabilities(vector[None, :])[0] < 0.5)
 
     def _following(self, scored: _Scored) -> _Scored | None:
         """The unit after ``scored`` in its article: the next in its passage, or the first
@@ -495,11 +513,6 @@ def _in_reading_order(top: _Scored, chosen: list[_Scored]) -> list[_Scored]:
         return (1, 0)  # sorted() is stable: later passages keep the order they were added in
 
     return sorted(chosen, key=key)
-
-
-def _continues(heading: str, following: str) -> bool:
-    """Whether a passage headed ``following`` goes on with the section headed ``heading``."""
-    return following == heading or following.startswith(f"{heading} > ")
 
 
 def _plain(text: str) -> str:

@@ -43,6 +43,7 @@ def make_answerer(settings: Settings, knowledge: Knowledge, kb: KnowledgeBase) -
         off_topic=knowledge.off_topic,
         request_kinds=knowledge.request_kinds,
         pair_judge=knowledge.pair_judge,
+        planted_text=knowledge.planted_text,
     )
     if settings.answerer == "extractive":
         return extractive

@@ -7,7 +7,7 @@ half-copied), a paragraph contributes its sentences, a fenced code block stays w
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 __all__ = ["Unit", "split_units"]
 
@@ -21,6 +21,7 @@ class Unit:
     text: str
     kind: str  # "sentence" | "steps" | "code"
     position: int  # order within the chunk
+    paragraph: int = 0  # which block of the chunk (a paragraph, a list, a code block) it is in
 
     @property
     def words(self) -> int:
@@ -41,22 +42,22 @@ class Unit:
 
 def split_units(body: str) -> list[Unit]:
     units: list[Unit] = []
-    for block in _blocks(body):
+    for paragraph, block in enumerate(_blocks(body)):
         first = block.split("\n", 1)[0]
         if block.lstrip().startswith(("```", "~~~")):
-            units.append(Unit(block, "code", len(units)))
+            units.append(Unit(block, "code", len(units), paragraph))
         elif _LIST_ITEM.match(first):
             if units and units[-1].kind == "steps":  # the same list, split by blank lines
-                units[-1] = Unit(units[-1].text + "\n" + block, "steps", units[-1].position)
+                units[-1] = replace(units[-1], text=units[-1].text + "\n" + block)
             else:
-                units.append(Unit(block, "steps", len(units)))
+                units.append(Unit(block, "steps", len(units), paragraph))
         elif "\n" not in block and _SUBHEADING.match(block) and not block.endswith(":"):
             continue  # a folded subheading line, not a statement
         else:
             text = " ".join(block.split())
             for sentence in _SENTENCE.split(text):
                 if sentence.strip():
-                    units.append(Unit(sentence.strip(), "sentence", len(units)))
+                    units.append(Unit(sentence.strip(), "sentence", len(units), paragraph))
     return units
 
 
