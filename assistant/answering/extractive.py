@@ -37,6 +37,7 @@ from assistant.messages import by_language
 from assistant.models.embeddings import Embedder
 from assistant.models.pair_judge import Judge, default_pair_judge, passage_text
 from assistant.models.planted_text import PlantedText
+from assistant.models.request_kind import RequestKinds
 
 __all__ = [
     "NOT_COVERED",
@@ -93,6 +94,7 @@ class Assessment:
     ranked: tuple[_Scored, ...] = ()
     elsewhere: float = 0.0  # likeness to off-topic requests (off_topic.py); 0 when unknown
     evidence: Evidence | None = None  # what the reader judges (reader.py); None if nothing found
+    question: str = ""
 
 
 class ExtractiveAnswerer:
@@ -147,7 +149,7 @@ class ExtractiveAnswerer:
         detail = asked_detail(question)
         refused = decline_reason(question, self.request_kinds) if guardrails else None
         if refused:
-            return Assessment(language, refused, 0.0, detail)
+            return Assessment(language, refused, 0.0, detail, question=question)
         hits = self.retriever.search(question, k=3 + len(exclude), filters=filters)
         hits = [hit for hit in hits if hit.article_id not in exclude]
         hits = self._readable(self._prefer_language(hits, language), language)[:3]
@@ -157,7 +159,9 @@ class ExtractiveAnswerer:
         ranked = self._best_units(question, language, passages)
         elsewhere = self.elsewhere(question, language)
         if not ranked:
-            return Assessment(language, None, 0.0, detail, elsewhere=elsewhere)
+            return Assessment(
+                language, None, 0.0, detail, elsewhere=elsewhere, question=question
+            )
         return Assessment(
             language,
             None,
@@ -166,6 +170,7 @@ class ExtractiveAnswerer:
             tuple(ranked),
             elsewhere=elsewhere,
             evidence=self._evidence(question, language, ranked, elsewhere),
+            question=question,
         )
 
     def _evidence(
@@ -257,7 +262,27 @@ class ExtractiveAnswerer:
         verdict = self.reader.judge(found.evidence)
         if verdict.answerable:
             return None
-        return OFF_TOPIC if verdict.likely == "elsewhere" else NOT_COVERED
+        if verdict.likely == "elsewhere" and not self.asks_for_help(found.question):
+            return OFF_TOPIC
+        return NOT_COVERED
+
+    def asks_for_help(self, question: str) -> bool:
+        """Whether a question the help center has no passage for is still a help-center
+        question — a content gap — rather than a request no help center serves.
+
+        The reader's "elsewhere" says the passages found are not about the question; it
+        cannot say whether the question is one a help center should answer ("is there a
+        salesforce integration", "do you have a hipaa baa": yes; "write me a poem": no).
+        That is a comparison of two likenesses, no threshold: to help-center questions of
+        many products (request_kind.py's ``help`` examples) and to the requests no help
+        center serves (off_topic.py, other products' how-tos left out: a customer asking
+        this product how to do something in another one says what they expect of it). The
+        decline is the same either way; only what it is logged as changes."""
+        kinds, off_topic = self.request_kinds, self.off_topic
+        if not isinstance(kinds, RequestKinds) or off_topic is None:
+            return False
+        keep = off_topic.kept_for(self.retriever)
+        return kinds.help_likeness(question) > off_topic.request_likeness(question, keep)
 
     def answer(self, question: str, filters: dict[str, object] | None = None) -> Answer:
         found = self.assess(question, filters)

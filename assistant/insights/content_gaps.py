@@ -1,8 +1,10 @@
 """Content gaps: the questions the help center could not answer well, grouped into topics.
 
 A question is a gap when its answer was declined, answered with low confidence, or marked
-unhelpful by the customer. A decline marked ``out_of_scope`` (an off-topic request, legal
-advice, a prompt injection) is no gap: no article should answer it. Questions are grouped
+unhelpful by the customer. A decline marked ``out_of_scope`` (a request no help center
+serves, legal advice, a prompt injection) is no gap: no article should answer it. A question
+about something the help center lacks — "is there a salesforce integration", or how to do
+something in another product — is one (``ExtractiveAnswerer.asks_for_help``). Questions are grouped
 by meaning with the multilingual model (so "export to Excel" and "exportar a Excel" land
 together): greedy single-pass clustering against running centroids, largest topics first.
 Each topic reports how often it was asked, by how many accounts, why it counts as a gap, and

@@ -19,12 +19,19 @@ answer, because its passage is close too.
 Examples whose subject the knowledge base itself covers are set aside for it (``keep_for``):
 a help center about spreadsheets answers "how do I freeze the top row?" like any other
 question.
+
+``request_likeness`` leaves out one section, the other products' how-tos: what is left are
+requests no help center serves (a poem, the weather, a laptop to buy). The answerer compares
+a declined question with those and with help-center questions of every kind of product
+(request_kind.py) to tell a content gap — "is there a salesforce integration", "do you have a
+hipaa baa", and other products' how-tos, which say what customers expect of this one — from
+a request that is no gap at all.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -33,6 +40,7 @@ import numpy as np
 from assistant.bundled import DATA_DIR
 from assistant.language import detect_language
 from assistant.models.embeddings import Embedder
+from assistant.models.examples import NEIGHBOURS, nearest_mean
 
 
 class AnswerUnits(Protocol):
@@ -46,9 +54,12 @@ class AnswerUnits(Protocol):
 
     def answer_vectors(self) -> tuple[int, np.ndarray, np.ndarray | None]: ...
 
-__all__ = ["EXAMPLES_FILE", "OffTopicExamples", "load_examples"]
+__all__ = ["EXAMPLES_FILE", "OffTopicExamples", "about_other_products", "load_examples"]
 
 EXAMPLES_FILE = DATA_DIR / "off_topic_requests.txt"
+# The section of the examples file that holds other products' how-tos ("# -- how to do
+# something in another product ... --").
+OTHER_PRODUCTS_SECTION = "how to do something in another product"
 # An example the knowledge base answers this well is about something it covers. At 0.7 the
 # Plausible help center sets aside three (a referrer spam spike, Google Ads conversion
 # tracking, VAT registration: all subjects it has passages on) and Tasklane's one (Slack
@@ -56,7 +67,6 @@ EXAMPLES_FILE = DATA_DIR / "off_topic_requests.txt"
 # scores 0.76 (tests/knowledge/test_off_topic.py).
 COVERED_DENSE = 0.7
 COVERED_MULTILINGUAL = 0.6
-NEIGHBOURS = 3
 
 
 def load_examples(path: Path = EXAMPLES_FILE) -> list[str]:
@@ -66,6 +76,19 @@ def load_examples(path: Path = EXAMPLES_FILE) -> list[str]:
     if not examples:
         raise ValueError(f"{path} holds no off-topic examples")
     return examples
+
+
+def about_other_products(path: Path = EXAMPLES_FILE) -> set[str]:
+    """The examples of ``path`` in its other-products section."""
+    found: set[str] = set()
+    inside = False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line.startswith("# --"):
+            inside = line.removeprefix("# --").strip().startswith(OTHER_PRODUCTS_SECTION)
+        elif inside and line and not line.startswith("#"):
+            found.add(line)
+    return found
 
 
 class OffTopicExamples:
@@ -79,7 +102,11 @@ class OffTopicExamples:
     """
 
     def __init__(
-        self, dense: Embedder, multilingual: Embedder, examples: Sequence[str]
+        self,
+        dense: Embedder,
+        multilingual: Embedder,
+        examples: Sequence[str],
+        other_products: Collection[str] = (),
     ) -> None:
         if not examples:
             raise ValueError("no off-topic examples given")
@@ -87,6 +114,7 @@ class OffTopicExamples:
         self.multilingual = multilingual
         self.examples = list(examples)
         self._english = np.array([detect_language(e) == "en" for e in self.examples])
+        self._requests = np.array([e not in other_products for e in self.examples])
         self._multilingual = multilingual.embed_documents(self.examples)
         self._dense = np.zeros((len(self.examples), dense.dim), dtype=np.float32)
         self._dense[self._english] = dense.embed_documents(
@@ -101,7 +129,7 @@ class OffTopicExamples:
     def load(
         cls, dense: Embedder, multilingual: Embedder, path: Path = EXAMPLES_FILE
     ) -> OffTopicExamples:
-        return cls(dense, multilingual, load_examples(path))
+        return cls(dense, multilingual, load_examples(path), about_other_products(path))
 
     def kept_for(self, retriever: AnswerUnits) -> np.ndarray:
         """``keep_for`` the retriever's knowledge base, recomputed only after it changes."""
@@ -143,7 +171,15 @@ class OffTopicExamples:
             return 0.0
         multilingual = self._multilingual[keep] @ self.multilingual.embed_query(question)
         dense = self._dense[dense_keep] @ self.dense.embed_query(english or question)
-        return (_nearest_mean(multilingual) + _nearest_mean(dense)) / 2
+        return (nearest_mean(multilingual) + nearest_mean(dense)) / 2
+
+    def request_likeness(self, question: str, keep: np.ndarray | None = None) -> float:
+        """How much ``question`` looks like the kept requests no help center serves (every
+        section but other products' how-tos): mean multilingual similarity to the nearest."""
+        keep = self._requests if keep is None else keep & self._requests
+        if not keep.any():
+            return 0.0
+        return nearest_mean(self._multilingual[keep] @ self.multilingual.embed_query(question))
 
     def nearest(self, question: str, keep: np.ndarray | None = None) -> list[tuple[str, float]]:
         """The nearest kept examples by the multilingual model, closest first (to explain a
@@ -160,8 +196,3 @@ def _best(examples: np.ndarray, passages: np.ndarray) -> np.ndarray:
     for start in range(0, len(passages), 4096):
         best = np.maximum(best, (examples @ passages[start : start + 4096].T).max(axis=1))
     return best
-
-
-def _nearest_mean(scores: np.ndarray) -> float:
-    count = min(NEIGHBOURS, len(scores))
-    return float(np.partition(scores, -count)[-count:].mean())

@@ -19,7 +19,11 @@ import numpy as np
 
 from assistant.models.embeddings import Embedder
 
-__all__ = ["cached_vectors", "read_jsonl"]
+__all__ = ["NEIGHBOURS", "cached_vectors", "nearest_mean", "read_jsonl"]
+
+# How many nearest examples a likeness averages: one example alone is swayed by a shared
+# brand name or phrase.
+NEIGHBOURS = 3
 
 
 def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
@@ -66,3 +70,10 @@ def cached_vectors(
         if stale != cached:
             stale.unlink(missing_ok=True)
     return vectors
+
+
+def nearest_mean(scores: np.ndarray, neighbours: int = NEIGHBOURS) -> float:
+    """The mean of the ``neighbours`` highest ``scores`` (a question's likeness to a set of
+    examples, from its similarity to each)."""
+    count = min(neighbours, len(scores))
+    return float(np.partition(scores, -count)[-count:].mean()) if count else 0.0

@@ -49,7 +49,7 @@ from assistant.bundled import DATA_DIR
 from assistant.guardrails import REASONS
 from assistant.language import detect_language
 from assistant.models.embeddings import Embedder
-from assistant.models.examples import cached_vectors, read_jsonl
+from assistant.models.examples import cached_vectors, nearest_mean, read_jsonl
 from assistant.models.logistic import BilingualClassifier
 
 __all__ = [
@@ -135,6 +135,7 @@ class RequestKinds:
         self.classifier = BilingualClassifier(KINDS, L2).fit(
             vectors, [e.kind for e in self.examples], dense_vectors
         )
+        self._help = vectors[np.array([e.kind == HELP for e in self.examples])]
 
     @classmethod
     def load(
@@ -159,6 +160,11 @@ class RequestKinds:
         else:
             row = self.classifier.probabilities(multilingual)[0]
         return {kind: float(p) for kind, p in zip(KINDS, row, strict=True)}
+
+    def help_likeness(self, question: str) -> float:
+        """How much ``question`` looks like a help-center question of any product: mean
+        multilingual similarity to the nearest ``help`` examples."""
+        return nearest_mean(self._help @ self.multilingual.embed_query(question))
 
     def classify(self, question: str) -> tuple[str, float]:
         """The most probable kind of ``question`` and its probability."""

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.extractive import ExtractiveAnswerer, declined_as_out_of_scope
 from assistant.answering.scope import asked_detail, states_detail
 from assistant.cli.main import app
 from assistant.knowledge.retrieval import Retriever
@@ -222,3 +222,28 @@ def test_planted_requests_are_reported_at_ingest_and_never_served(knowledge, tmp
     assert [r for _, r, _ in report.untrusted] == ["asks for money"]
     hits = Retriever.of(knowledge, kb).search("invoice questions email", k=3)
     assert "acme-billing-help" in " ".join(h.body for h in hits)
+
+
+@pytest.mark.parametrize(("question", "gap"), [
+    ("is there a salesforce integration", True),
+    ("do you have a hipaa baa", True),
+    ("¿tienen integración con salesforce?", True),
+    ("write me a poem about mondays", False),
+    ("who won the world cup in 2018", False),
+])
+def test_a_decline_is_a_content_gap_only_for_a_help_center_question(
+    sample_knowledge, question, gap
+):
+    """The reader calls all five "elsewhere"; what the decline is logged as depends on
+    whether the question is one a help center should answer (content_gaps.py lists it)."""
+    answerer = ExtractiveAnswerer(
+        Retriever.of(sample_knowledge, sample_knowledge.get("sample")),
+        sample_knowledge.embedder,
+        off_topic=sample_knowledge.off_topic,
+        request_kinds=sample_knowledge.request_kinds,
+        pair_judge=sample_knowledge.pair_judge,
+    )
+    answer = answerer.answer(question)
+    assert not answer.answered and answer.handoff.suggested
+    assert answerer.asks_for_help(question) is gap
+    assert declined_as_out_of_scope(answer) is not gap

@@ -7,7 +7,12 @@ import pytest
 from conftest import REPO
 
 from assistant.answering.extractive import ExtractiveAnswerer
-from assistant.knowledge.off_topic import EXAMPLES_FILE, OffTopicExamples, load_examples
+from assistant.knowledge.off_topic import (
+    EXAMPLES_FILE,
+    OffTopicExamples,
+    about_other_products,
+    load_examples,
+)
 from assistant.knowledge.retrieval import Retriever
 from evals.retrieval_eval import load_questions
 from ingest.sync import sync_path
@@ -142,3 +147,18 @@ def test_a_help_center_that_covers_an_examples_subject_answers_it(knowledge, tmp
     assert answer.citations[0].article_id == "freeze-rows.md"
     # Still off topic there: a request about nothing the sheets help center covers.
     assert not sheets.answer("can you write a limerick about my cat").answered
+
+
+def test_the_other_products_section_is_read_from_its_header(tmp_path):
+    examples = tmp_path / "examples.txt"
+    examples.write_text(
+        "# -- how to do something in another product (many kinds of software) --\n"
+        "how do i unhide a column in excel\n\n"
+        "# -- small talk --\n"
+        "tell me a joke\n",
+        encoding="utf-8",
+    )
+    assert about_other_products(examples) == {"how do i unhide a column in excel"}
+    shipped = about_other_products()
+    assert "how do i unhide a column in excel" in shipped and "tell me a joke" not in shipped
+    assert shipped < set(load_examples())
