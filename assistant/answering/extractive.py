@@ -446,9 +446,12 @@ class ExtractiveAnswerer:
         if top.unit.kind == "sentence" and top.unit.text.rstrip().endswith((":", "?")):
             # A lead-in ("To rename a channel:", "Want to reply automatically while you're
             # away?") says what comes next does it: quote that too, even when it opens the
-            # article's next passage.
+            # article's next passage. Steps always (the ingest judge reads each step); any
+            # other unit only when it is ordinary help text.
             following = self._following(top)
-            if following is not None and self._ordinary(following):
+            if following is not None and (
+                following.unit.kind == "steps" or self._ordinary(following)
+            ):
                 chosen.append(following)
                 words += following.unit.words
         for other in ranked[:6]:
