@@ -67,9 +67,12 @@ def llm_answerer(
 
 
 def extractive_answer(knowledge: Knowledge, kb: KnowledgeBase, question: str) -> Answer:
+    """The answer of the extractive answerer the LLM answerer falls back to (built like
+    answering/factory.py builds it)."""
     return ExtractiveAnswerer(
         Retriever.of(knowledge, kb), knowledge.embedder, off_topic=knowledge.off_topic,
-        pair_judge=knowledge.pair_judge,
+        request_kinds=knowledge.request_kinds, pair_judge=knowledge.pair_judge,
+        planted_text=knowledge.planted_text,
     ).answer(question)
 
 
