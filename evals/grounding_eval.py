@@ -337,8 +337,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             {**result["cv_generated"], "errors": []}, "cross-validation on the perturbations:"
         ))
         model = result["model"]
+        _, _, matrix, _ = model.model.parameters  # per standardized feature, per label
         weights = ", ".join(
-            f"{name} {w:+.2f}" for name, w in zip(FEATURES, model.weights[1:], strict=True)
+            f"{name} {w:+.2f}"
+            for name, w in zip(FEATURES, matrix[:, 1] - matrix[:, 0], strict=True)
         )
         print(f"final model: threshold {model.threshold:.4f}; weights {weights}")
         return 0
