@@ -226,6 +226,7 @@ class _Snapshot:
     position: dict[str, int]
     docs: dict[str, DocumentRow]
     lexical: LexicalIndex
+    vectors: np.ndarray  # the dense model's chunk vectors, a row per chunk (Chroma's copy)
     gists: np.ndarray | None
     aligner: TermAligner | None
     doc_language: dict[str, str]  # article id -> its language (language.py codes)
@@ -325,6 +326,10 @@ class Retriever:
         ids = [cid for cid in lexical.chunk_ids if cid in by_id]
         if len(ids) != len(lexical.chunk_ids):
             raise LearnloopError(ErrorCode.invalid_input, "lexical index out of step with catalog")
+        # Dense search is exact, over the vectors Chroma stores: Chroma's HNSW graph is
+        # rebuilt differently in each process, so its approximate neighbours (and rankings
+        # that hinge on them) changed from one run to the next (evals/RESULTS.md).
+        vectors = self._kb.store.vectors(ids, self._knowledge.embedder.dim)
         gist_embedder = self._knowledge.gist_embedder
         gists = catalog.gist_matrix(ids, gist_embedder.dim) if gist_embedder else None
         aligner = None
@@ -359,6 +364,7 @@ class Retriever:
             position={c: i for i, c in enumerate(ids)},
             docs=docs,
             lexical=lexical,
+            vectors=vectors,
             gists=gists,
             aligner=aligner,
             doc_language=doc_language,
@@ -407,7 +413,7 @@ class Retriever:
         language = detect_language(query)
         if mode != "hybrid":
             every = {lang: 1.0 for lang in snap.languages}
-            single = self._single(snap, query, language, mode, mask, allowed)
+            single = self._single(snap, query, language, mode, mask)
             fused = _fuse_articles(
                 snap, [(every, r) for r in single], [], self._knowledge.settings.rrf_k
             )
@@ -444,7 +450,7 @@ class Retriever:
             text = texts[text_language]
             if ranker == "dense":
                 vector = self._knowledge.embedder.embed_query(text)
-                rankings.append((weights, self._dense(snap, vector, n, allowed, mask)))
+                rankings.append((weights, self._dense(snap, vector, n, mask)))
             elif ranker == "multilingual":
                 assert gist_embedder is not None and snap.gists is not None
                 scores = snap.gists @ gist_embedder.embed_query(text)
@@ -464,14 +470,13 @@ class Retriever:
         language: str,
         mode: Mode,
         mask: np.ndarray,
-        allowed: dict[str, list[str]],
     ) -> list[list[int]]:
         """One retriever (or MiniLM + BM25) over the question as asked, every document."""
         n = self._knowledge.settings.candidates
         rankings: list[list[int]] = []
         if mode in ("dense", "dense+bm25"):
             vector = self._knowledge.embedder.embed_query(query)
-            rankings.append(self._dense(snap, vector, n, allowed, mask))
+            rankings.append(self._dense(snap, vector, n, mask))
         if mode in ("bm25", "dense+bm25"):
             rankings.append(_top(snap.lexical.scores(query, language), mask, n))
         if mode == "multilingual" and snap.gists is not None:
@@ -590,24 +595,8 @@ class Retriever:
             mask &= np.array([doc in ok_docs for doc in snap.chunk_doc], dtype=bool)
         return mask
 
-    def _dense(
-        self,
-        snap: _Snapshot,
-        vector: np.ndarray,
-        n: int,
-        allowed: dict[str, list[str]],
-        mask: np.ndarray,
-    ) -> list[int]:
-        clauses = [{key: {"$in": values}} for key, values in allowed.items()]
-        where: dict[str, Any] | None = None
-        if len(clauses) == 1:
-            where = clauses[0]
-        elif clauses:
-            where = {"$and": clauses}
-        hits = self._kb.store.query(vector, n, where)
-        # Vectors the catalog does not know (an interrupted write) are never served.
-        found = [snap.position[h.chunk_id] for h in hits if h.chunk_id in snap.position]
-        return [i for i in found if mask[i]]
+    def _dense(self, snap: _Snapshot, vector: np.ndarray, n: int, mask: np.ndarray) -> list[int]:
+        return _top(snap.vectors @ vector, mask, n, positive_only=False)
 
     def _hits(
         self, snap: _Snapshot, fused: dict[str, tuple[float, int]], k: int
@@ -645,7 +634,9 @@ def _chunks_of(chunk_doc: Sequence[str]) -> dict[str, list[int]]:
     return out
 
 
-def _top(scores: np.ndarray, mask: np.ndarray, n: int) -> list[int]:
+def _top(scores: np.ndarray, mask: np.ndarray, n: int, positive_only: bool = True) -> list[int]:
+    """The ``n`` best allowed positions, best first (a score of 0 or less is no match unless
+    ``positive_only`` is False: a cosine similarity may be negative)."""
     if scores.size == 0:
         return []
     masked = np.where(mask, scores, -np.inf)
@@ -654,7 +645,9 @@ def _top(scores: np.ndarray, mask: np.ndarray, n: int) -> list[int]:
         return []
     top = np.argpartition(-masked, count - 1)[:count]
     top = top[np.argsort(-masked[top], kind="stable")]
-    return [int(i) for i in top if np.isfinite(masked[i]) and masked[i] > 0]
+    return [
+        int(i) for i in top if np.isfinite(masked[i]) and (masked[i] > 0 or not positive_only)
+    ]
 
 
 def _fuse_articles(

@@ -8,20 +8,13 @@ concurrent writers). Vectors always come from our own embedder; Chroma never emb
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
 
-__all__ = ["DenseHit", "VectorStore", "chroma_client"]
-
-
-@dataclass(frozen=True)
-class DenseHit:
-    chunk_id: str
-    similarity: float
+__all__ = ["VectorStore", "chroma_client"]
 
 
 def chroma_client(path: Path, url: str | None) -> Any:
@@ -96,12 +89,13 @@ class VectorStore:
     def count(self) -> int:
         return int(self._collection.count())
 
-    def query(self, vector: np.ndarray, n: int, where: dict[str, Any] | None) -> list[DenseHit]:
-        # Chroma returns what it has when asked for more (or nothing, from an empty
-        # collection), so no count() first: that was a round trip per query.
-        result = self._collection.query(
-            query_embeddings=[vector], n_results=n, where=where, include=["distances"]
-        )
-        ids = result["ids"][0]
-        distances = (result.get("distances") or [[]])[0]
-        return [DenseHit(cid, 1.0 - float(d)) for cid, d in zip(ids, distances, strict=True)]
+    def vectors(self, ids: Sequence[str], dim: int) -> np.ndarray:
+        """The stored vectors of ``ids``, a row each in that order (zeros for an id with no
+        vector: an interrupted write)."""
+        out = np.zeros((len(ids), dim), dtype=np.float32)
+        row = {cid: i for i, cid in enumerate(ids)}
+        for start in range(0, len(ids), 5000):
+            got = self._collection.get(ids=list(ids[start : start + 5000]), include=["embeddings"])
+            for cid, vector in zip(got["ids"], got["embeddings"], strict=True):
+                out[row[cid]] = vector
+        return out

@@ -58,6 +58,27 @@ def test_one_result_per_article(retriever):
     assert len(found) == len(set(found)) == 30
 
 
+@pytest.mark.parametrize("question", ["share a project with a client", "cambiar zona horaria"])
+def test_dense_search_is_exact_over_the_vectors_chroma_stores(
+    retriever, sample_knowledge, question
+):
+    """Articles in the order of their best chunk's cosine similarity, computed here from the
+    stored vectors (Chroma's approximate search gave other neighbours in each process)."""
+    kb = sample_knowledge.get("sample")
+    chunk_ids = sorted(kb.store.ids())
+    similarities = kb.store.vectors(chunk_ids, sample_knowledge.embedder.dim) @ (
+        sample_knowledge.embedder.embed_query(question)
+    )
+    article_of = {c.id: c.doc_id for c in kb.catalog.chunks()}
+    best: dict[str, float] = {}
+    for chunk_id, similarity in zip(chunk_ids, similarities, strict=True):
+        article = article_of[chunk_id]
+        best[article] = max(best.get(article, -1.0), float(similarity))
+    expected = sorted(best, key=lambda a: -best[a])[:8]
+
+    assert ids(retriever.search(question, k=8, mode="dense")) == expected
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_every_mode_returns_results(retriever, mode):
     found = ids(retriever.search("How do I turn on two-factor authentication?", k=5, mode=mode))
