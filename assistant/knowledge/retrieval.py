@@ -227,6 +227,7 @@ class _Snapshot:
     docs: dict[str, DocumentRow]
     lexical: LexicalIndex
     vectors: np.ndarray  # the dense model's chunk vectors, a row per chunk (Chroma's copy)
+    vectored: np.ndarray  # per chunk: has a stored vector (an interrupted write may lack one)
     gists: np.ndarray | None
     aligner: TermAligner | None
     doc_language: dict[str, str]  # article id -> its language (language.py codes)
@@ -365,6 +366,7 @@ class Retriever:
             docs=docs,
             lexical=lexical,
             vectors=vectors,
+            vectored=np.any(vectors != 0, axis=1),
             gists=gists,
             aligner=aligner,
             doc_language=doc_language,
@@ -596,7 +598,7 @@ class Retriever:
         return mask
 
     def _dense(self, snap: _Snapshot, vector: np.ndarray, n: int, mask: np.ndarray) -> list[int]:
-        return _top(snap.vectors @ vector, mask, n, positive_only=False)
+        return _top(snap.vectors @ vector, mask & snap.vectored, n, positive_only=False)
 
     def _hits(
         self, snap: _Snapshot, fused: dict[str, tuple[float, int]], k: int

@@ -322,3 +322,19 @@ def test_an_ingest_killed_midway_leaves_a_usable_kb_that_the_next_run_completes(
                            check=False)
     report = json.loads(again.stdout)
     assert (report["added"], report["updated"], report["removed"]) == (0, 0, 0)
+
+
+def test_a_chunk_whose_vector_is_missing_is_never_found_by_dense_search(knowledge, mini_kb):
+    """An interrupted write can leave a catalog chunk without its vector in Chroma: dense
+    search ranks only chunks it has a vector for (the other lists still see the text)."""
+    assert sync_path(knowledge, "docs", mini_kb).ok
+    kb = knowledge.get("docs")
+    chunks = kb.catalog.chunks()
+    question = chunks[0].text[:200]
+    before = Retriever(knowledge, kb).search(question, k=10, mode="dense")
+    assert chunks[0].doc_id in [h.article_id for h in before]
+
+    kb.store.delete([c.id for c in chunks if c.doc_id == chunks[0].doc_id])
+    after = Retriever(knowledge, kb).search(question, k=10, mode="dense")
+
+    assert after and chunks[0].doc_id not in [h.article_id for h in after]
