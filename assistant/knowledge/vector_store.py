@@ -2,7 +2,8 @@
 
 ``PersistentClient`` under the data directory by default; ``HttpClient`` when a Chroma URL is
 configured (several API workers need a server: embedded Chroma is not process-safe for
-concurrent writers). Vectors always come from our own embedder; Chroma never embeds.
+concurrent writers). Vectors always come from our own embedder; Chroma never embeds, and
+retrieval reads the vectors back to rank them exactly (retrieval.py).
 """
 
 from __future__ import annotations
