@@ -13,6 +13,7 @@ from functools import cached_property
 
 from assistant.access.rate_limits import RateLimiter
 from assistant.access.registry import DEFAULT_TENANT, AccessRegistry
+from assistant.access.tenant_config import TenantConfigs
 from assistant.answering.factory import Answerers
 from assistant.chat.conversations import ConversationStore
 from assistant.chat.turns import ChatParts
@@ -61,10 +62,19 @@ class Services:
         return ConversationStore(self._open("conversations.sqlite"))
 
     @cached_property
+    def access_database(self) -> Database:
+        """Tenants, their keys and their configuration."""
+        return self._open("access.sqlite")
+
+    @cached_property
     def access(self) -> AccessRegistry:
-        access = AccessRegistry(self._open("access.sqlite"), self.settings.max_token_lifetime)
+        access = AccessRegistry(self.access_database, self.settings.max_token_lifetime)
         access.ensure_tenant(DEFAULT_TENANT)
         return access
+
+    @cached_property
+    def tenant_configs(self) -> TenantConfigs:
+        return TenantConfigs(self.access_database)
 
     def _open(self, sqlite_name: str) -> Database:
         """A connection of its own for one store: the SQLite file ``sqlite_name`` in the data
@@ -115,7 +125,7 @@ class Services:
         """Build every part a request may need and load the models, so that the first
         question is answered without loading anything."""
         self.knowledge.warm_up()
-        for part in ("access", "rate_limiter", "chat", "health", "content_gaps"):
+        for part in ("access", "tenant_configs", "rate_limiter", "chat", "health", "content_gaps"):
             getattr(self, part)
 
     def close(self) -> None:

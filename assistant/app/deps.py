@@ -14,6 +14,7 @@ from assistant.access.registry import (
     Caller,
     is_learnloop_credential,
 )
+from assistant.access.tenant_config import TenantConfigs
 from assistant.chat.conversations import ConversationStore
 from assistant.chat.turns import ChatParts
 from assistant.errors import ErrorCode, LearnloopError
@@ -37,6 +38,7 @@ __all__ = [
     "LearningDep",
     "NowDep",
     "SettingsDep",
+    "TenantConfigsDep",
     "get_caller",
     "get_now",
     "get_services",
@@ -75,6 +77,10 @@ def get_settings(services: ServicesDep) -> Settings:
 
 def get_access(services: ServicesDep) -> AccessRegistry:
     return services.access
+
+
+def get_tenant_configs(services: ServicesDep) -> TenantConfigs:
+    return services.tenant_configs
 
 
 def get_event_log(services: ServicesDep) -> EventLog:
@@ -133,6 +139,7 @@ KnowledgeDep = Annotated[Knowledge, Depends(get_knowledge)]
 ConversationsDep = Annotated[ConversationStore, Depends(get_conversations)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 AccessDep = Annotated[AccessRegistry, Depends(get_access)]
+TenantConfigsDep = Annotated[TenantConfigs, Depends(get_tenant_configs)]
 EventLogDep = Annotated[EventLog, Depends(get_event_log)]
 LearningDep = Annotated[LearningService, Depends(get_learning)]
 HealthDep = Annotated[HealthService, Depends(get_health)]

@@ -394,6 +394,90 @@ def tenant_list() -> None:
         typer.echo(f"{tenant['tenant_id']}\t{tenant['name']}\t{tenant['created_at']}")
 
 
+@tenant_app.command("update")
+def tenant_update(
+    tenant_id: Annotated[str, typer.Argument(help="The tenant to configure.")],
+    allowed_origin: Annotated[
+        list[str] | None,
+        typer.Option("--allowed-origin", help="Origin allowed to embed the widget (repeat)."),
+    ] = None,
+    remove_origin: Annotated[
+        list[str] | None, typer.Option("--remove-origin", help="Origin to allow no longer.")
+    ] = None,
+    handoff_webhook: Annotated[
+        str | None,
+        typer.Option(help="URL POSTed to when a user asks for a person ('' to remove)."),
+    ] = None,
+    tip_spacing_days: Annotated[
+        float | None, typer.Option(help="Days between two tips shown to one user.")
+    ] = None,
+    tip_holdout_percent: Annotated[
+        int | None, typer.Option(help="Percent of users who never see tips (0-100).")
+    ] = None,
+    track_event: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--track-event",
+            help="Map a tracked event: 'Name=event_type' or 'Name=feature:<feature id>'.",
+        ),
+    ] = None,
+) -> None:
+    """Change a tenant's settings; prints the whole configuration after the change."""
+    import json
+
+    from assistant.access.tenant_config import normalize_origin
+
+    try:
+        _check_tenant(tenant_id)
+        configs = _services().tenant_configs
+        current = configs.get(tenant_id)
+        changes: dict[str, object] = {}
+        if allowed_origin or remove_origin:
+            try:
+                removed = {normalize_origin(o) for o in remove_origin or []}
+            except ValueError as exc:
+                raise LearnloopError(ErrorCode.invalid_input, str(exc)) from None
+            kept = [o for o in current.allowed_origins if o not in removed]
+            changes["allowed_origins"] = kept + list(allowed_origin or [])
+        if handoff_webhook is not None:
+            changes["handoff_webhook"] = handoff_webhook
+        if tip_spacing_days is not None:
+            changes["tip_spacing_days"] = tip_spacing_days
+        if tip_holdout_percent is not None:
+            changes["tip_holdout_percent"] = tip_holdout_percent
+        if track_event:
+            mapping = dict(current.track_events)
+            for item in track_event:
+                name, sep, target = item.partition("=")
+                if not sep or not name.strip() or not target.strip():
+                    raise LearnloopError(
+                        ErrorCode.invalid_input,
+                        f"--track-event {item!r}: write 'Name=event_type' or "
+                        "'Name=feature:<feature id>'",
+                    )
+                mapping[name.strip()] = target.strip()
+            changes["track_events"] = mapping
+        config = configs.update(tenant_id, **changes) if changes else current
+    except LearnloopError as exc:
+        _fail(exc.message)
+        return
+    typer.echo(json.dumps(config.model_dump(), indent=2))
+
+
+@tenant_app.command("show")
+def tenant_show(tenant_id: Annotated[str, typer.Argument(help="The tenant.")]) -> None:
+    """A tenant's settings (defaults included)."""
+    import json
+
+    try:
+        _check_tenant(tenant_id)
+        config = _services().tenant_configs.get(tenant_id)
+    except LearnloopError as exc:
+        _fail(exc.message)
+        return
+    typer.echo(json.dumps(config.model_dump(), indent=2))
+
+
 @key_app.command("create")
 def key_create(
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant the key belongs to.")],
