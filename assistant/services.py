@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from assistant.access.origins import OriginPolicy
 from assistant.access.rate_limits import RateLimiter
 from assistant.access.registry import DEFAULT_TENANT, AccessRegistry
 from assistant.access.tenant_config import TenantConfigs
 from assistant.answering.factory import Answerers
 from assistant.chat.conversations import ConversationStore
+from assistant.chat.handoff import HandoffNotifier
 from assistant.chat.turns import ChatParts
 from assistant.clock import Clock, utc_now
 from assistant.events.log import EventLog
@@ -76,6 +78,14 @@ class Services:
     def tenant_configs(self) -> TenantConfigs:
         return TenantConfigs(self.access_database)
 
+    @cached_property
+    def origin_policy(self) -> OriginPolicy:
+        return OriginPolicy(self.tenant_configs, self.settings.dev_mode)
+
+    @cached_property
+    def handoff(self) -> HandoffNotifier:
+        return HandoffNotifier(self.tenant_configs, self.access, self.conversations, self.clock)
+
     def _open(self, sqlite_name: str) -> Database:
         """A connection of its own for one store: the SQLite file ``sqlite_name`` in the data
         dir, or the database LEARNLOOP_DATABASE_URL names (all stores share it)."""
@@ -125,9 +135,12 @@ class Services:
         """Build every part a request may need and load the models, so that the first
         question is answered without loading anything."""
         self.knowledge.warm_up()
-        for part in ("access", "tenant_configs", "rate_limiter", "chat", "health", "content_gaps"):
+        for part in ("access", "tenant_configs", "origin_policy", "rate_limiter", "chat",
+                     "health", "content_gaps", "handoff"):
             getattr(self, part)
 
     def close(self) -> None:
+        if "handoff" in self.__dict__:
+            self.handoff.close()
         while self._opened:
             self._opened.pop().close()

@@ -125,7 +125,7 @@ def _served_judge(model_dir: Path) -> OnnxPairJudge:
 # A test that reaches any of these (directly or through its fixtures) uses real parts: the
 # bundled models, a data directory with Chroma, PostgreSQL.
 REAL_PARTS = frozenset({"model_dir", "embedders", "postgres_url", "database_url"})
-BROWSER_MODULES = frozenset({"test_chat_page", "test_dashboard"})
+BROWSER_MODULES = frozenset({"test_chat_page", "test_dashboard", "test_widget"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

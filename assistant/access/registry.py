@@ -27,6 +27,7 @@ from typing import Any, Literal, get_args
 
 import jwt
 
+from assistant.access.tenant_config import normalize_origin
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.storage.database import Database, is_unique_violation
 
@@ -87,6 +88,9 @@ class Caller:
     user_role: str | None = None  # the user's role in the host product (admin, manager, …)
     locale: str | None = None
     key_id: str | None = None
+    # The origins a user token was issued for (its ``aud`` claim); empty: any of the
+    # tenant's allowed origins. Checked against the request's Origin by the app.
+    audience: tuple[str, ...] = ()
 
     @property
     def is_end_user(self) -> bool:
@@ -239,7 +243,8 @@ class AccessRegistry:
                 token,
                 self.token_secret(tenant),
                 algorithms=["HS256"],
-                options={"require": ["exp", "iat", "sub", "tenant"]},
+                # ``aud`` names browser origins, which only the request tells: the app checks it.
+                options={"require": ["exp", "iat", "sub", "tenant"], "verify_aud": False},
                 leeway=30,
             )
         except jwt.ExpiredSignatureError:
@@ -261,6 +266,7 @@ class AccessRegistry:
             account_id=_claim(claims, "account"),
             user_role=_claim(claims, "role"),
             locale=_claim(claims, "locale"),
+            audience=_audience(claims),
         )
 
     def issue_token(
@@ -271,11 +277,13 @@ class AccessRegistry:
         user_role: str | None = None,
         locale: str | None = None,
         ttl: int = 3600,
+        audience: str | None = None,
     ) -> str:
         """Sign a user token the way a host product would (for the CLI, demos and tests)."""
         now = int(datetime.now(UTC).timestamp())
         claims: dict[str, Any] = {"tenant": tenant_id, "sub": user_id, "iat": now, "exp": now + ttl}
-        for name, value in (("account", account_id), ("role", user_role), ("locale", locale)):
+        for name, value in (("account", account_id), ("role", user_role), ("locale", locale),
+                            ("aud", audience)):
             if value is not None:
                 claims[name] = value
         return jwt.encode(claims, self.token_secret(tenant_id), algorithm="HS256")
@@ -298,6 +306,22 @@ def _claim(claims: dict[str, Any], name: str) -> str | None:
     if not isinstance(value, str) or not value or len(value) > 200:
         raise _unauthorized(f"the user token's '{name}' claim must be a non-empty string")
     return value
+
+
+def _audience(claims: dict[str, Any]) -> tuple[str, ...]:
+    """The ``aud`` claim as a tuple of origins: absent, one string, or a list of strings."""
+    value = claims.get("aud")
+    if value is None:
+        return ()
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not values or not all(
+        isinstance(v, str) and 0 < len(v) <= 200 for v in values
+    ):
+        raise _unauthorized("the user token's 'aud' claim must be an origin or a list of them")
+    try:
+        return tuple(normalize_origin(v) for v in values)
+    except ValueError as exc:
+        raise _unauthorized(f"the user token's 'aud' claim: {exc}") from None
 
 
 _NOT_SIGNED_BY_TENANT = "the user token is not signed by the tenant it names"

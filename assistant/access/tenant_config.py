@@ -127,3 +127,12 @@ class TenantConfigs:
                     (stored, now, tenant),
                 )
         return config
+
+    def allowing_origin(self, origin: str) -> list[str]:
+        """The tenants whose ``allowed_origins`` include ``origin`` (already normalized):
+        who a browser page on that origin may be embedding the widget for."""
+        rows = self._db.fetchall("SELECT tenant_id, config FROM tenant_config ORDER BY tenant_id")
+        return [
+            str(tenant) for tenant, config in rows
+            if origin in json.loads(config).get("allowed_origins", [])
+        ]

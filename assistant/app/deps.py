@@ -15,7 +15,9 @@ from assistant.access.registry import (
     is_learnloop_credential,
 )
 from assistant.access.tenant_config import TenantConfigs
+from assistant.app.cors import cross_origin
 from assistant.chat.conversations import ConversationStore
+from assistant.chat.handoff import HandoffNotifier
 from assistant.chat.turns import ChatParts
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.events.log import EventLog
@@ -33,6 +35,7 @@ __all__ = [
     "ContentGapsDep",
     "ConversationsDep",
     "EventLogDep",
+    "HandoffDep",
     "HealthDep",
     "KnowledgeDep",
     "LearningDep",
@@ -87,6 +90,10 @@ def get_event_log(services: ServicesDep) -> EventLog:
     return services.event_log
 
 
+def get_handoff(services: ServicesDep) -> HandoffNotifier:
+    return services.handoff
+
+
 def get_learning(services: ServicesDep) -> LearningService:
     return services.learning
 
@@ -116,6 +123,7 @@ def get_caller(request: Request, services: ServicesDep) -> Caller:
     header = request.headers.get("authorization")
     if header is None:
         if settings.dev_mode:
+            _check_origin(request, services, DEV_ADMIN)
             return DEV_ADMIN
         raise LearnloopError(
             ErrorCode.unauthorized,
@@ -128,10 +136,26 @@ def get_caller(request: Request, services: ServicesDep) -> Caller:
             ErrorCode.unauthorized, "the Authorization header must be 'Bearer <credential>'"
         )
     if settings.dev_mode and not is_learnloop_credential(credential):
+        _check_origin(request, services, DEV_ADMIN)
         return DEV_ADMIN
     caller = services.access.authenticate(credential)
+    _check_origin(request, services, caller)
     services.rate_limiter.spend(caller)
     return caller
+
+
+def _check_origin(request: Request, services: Services, caller: Caller) -> None:
+    """A call from a page on another origin must be one that origin may make (see
+    ``OriginPolicy``); once it is, the CORS middleware lets the page read the answer."""
+    origin = cross_origin(request.scope)
+    if origin is None:
+        return
+    try:
+        services.origin_policy.check(caller, origin)
+    except LearnloopError:
+        request.state.cors_origin = None  # refused: the page may not even read why
+        raise
+    request.state.cors_origin = origin
 
 
 NowDep = Annotated[datetime, Depends(get_now)]
@@ -141,6 +165,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 AccessDep = Annotated[AccessRegistry, Depends(get_access)]
 TenantConfigsDep = Annotated[TenantConfigs, Depends(get_tenant_configs)]
 EventLogDep = Annotated[EventLog, Depends(get_event_log)]
+HandoffDep = Annotated[HandoffNotifier, Depends(get_handoff)]
 LearningDep = Annotated[LearningService, Depends(get_learning)]
 HealthDep = Annotated[HealthService, Depends(get_health)]
 ContentGapsDep = Annotated[ContentGapService, Depends(get_content_gaps)]

@@ -7,17 +7,18 @@ limit are refused before they are read into memory.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assistant.access.origins import is_loopback_name
 from assistant.answering.factory import check_answerer_settings
+from assistant.app.cors import BrowserOrigins
 from assistant.app.routes.chat import router as chat_router
 from assistant.app.routes.events import router as events_router
 from assistant.app.routes.health import router as health_router
@@ -36,6 +37,7 @@ __all__ = ["app_from_environment", "create_app"]
 
 _CHAT_PAGE = WEB_DIR / "chat.html"
 _DASHBOARD_PAGE = WEB_DIR / "dashboard.html"
+_WIDGET_SCRIPT = WEB_DIR / "widget.js"
 
 
 def create_app(
@@ -115,7 +117,18 @@ def create_app(
         insights API with the caller's key (none needed in dev mode)."""
         return HTMLResponse(_DASHBOARD_PAGE.read_text(encoding="utf-8"))
 
+    @app.get("/widget.js", include_in_schema=False)
+    async def widget_script() -> Response:
+        """The embeddable widget (README "Embed the widget"): one script a host product's
+        pages load with their user's token."""
+        return Response(
+            _WIDGET_SCRIPT.read_bytes(),
+            media_type="text/javascript; charset=utf-8",
+            headers={"cache-control": "public, max-age=300"},
+        )
+
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    app.add_middleware(BrowserOrigins, policy=lambda: services.origin_policy)
     if settings.dev_mode:
         app.add_middleware(LoopbackHostOnly)
     return app
@@ -139,7 +152,7 @@ class LoopbackHostOnly:
         if scope["type"] == "http":
             host = dict(scope.get("headers") or []).get(b"host")
             name = _host_name(host.decode("latin-1")) if host is not None else None
-            if name is not None and not _is_loopback_name(name):
+            if name is not None and not is_loopback_name(name):
                 error = LearnloopError(
                     ErrorCode.forbidden,
                     f"dev mode answers only requests addressed to localhost, 127.0.0.1 or "
@@ -158,15 +171,6 @@ def _host_name(host: str) -> str:
     if host.startswith("["):
         return host[1:].partition("]")[0]
     return host.rpartition(":")[0] if ":" in host else host
-
-
-def _is_loopback_name(name: str) -> bool:
-    if name == "localhost" or name.endswith(".localhost"):  # RFC 6761: always loopback
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 class BodyLimit:

@@ -110,6 +110,39 @@ class ConversationStore:
             "messages": messages,
         }
 
+    def sessions(
+        self, caller: Caller, user_id: str | None = None, kb: str | None = None, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        """The sessions with at least one turn that ``caller`` may see, latest activity first:
+        an end user's own (so a second device picks the conversation up), or for staff the
+        tenant's, of one user when ``user_id`` is given."""
+        if caller.is_end_user:
+            user_id = caller.user_id
+            if user_id is None:
+                return []
+        where, params = ["s.tenant=?"], [caller.tenant]
+        if user_id is not None:
+            where.append("s.user_id=?")
+            params.append(user_id)
+        if kb is not None:
+            where.append("s.kb=?")
+            params.append(kb)
+        rows = self._db.fetchall(
+            "SELECT s.id, s.kb, s.created_at, s.user_id, s.account_id, COUNT(m.id), "
+            "MAX(m.created_at) FROM sessions s JOIN messages m ON m.session_id = s.id "
+            f"WHERE {' AND '.join(where)} "
+            "GROUP BY s.id, s.kb, s.created_at, s.user_id, s.account_id "
+            "ORDER BY MAX(m.created_at) DESC, s.id LIMIT ?",
+            (*params, limit),
+        )
+        return [
+            {
+                "session_id": r[0], "kb": r[1], "created_at": r[2], "user_id": r[3],
+                "account_id": r[4], "messages": int(r[5]), "last_message_at": r[6],
+            }
+            for r in rows
+        ]
+
     def questions(self, session_id: str, limit: int = 5) -> list[str]:
         rows = self._db.fetchall(
             "SELECT text FROM messages WHERE session_id=? AND role='user' ORDER BY seq DESC "

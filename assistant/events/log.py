@@ -83,6 +83,9 @@ class Appended(NamedTuple):
     # Positions in the batch of events whose id this sender already used for a *different*
     # event: not stored, because an id is an idempotency key, not a name to overwrite.
     conflicts: list[int]
+    # Positions of the events that were new to the log: stored by this batch (or, if a
+    # concurrent batch raced it to the same id, by that one).
+    new: tuple[int, ...] = ()
 
 
 def user_sender(user_id: str) -> str:
@@ -106,12 +109,14 @@ class EventLog:
             # What each id already names: the stored event, else its first in this batch.
             named = self._stored_payloads(tx, tenant, sender, list({e.id: None for e in events}))
             new: list[Event] = []
+            new_positions: list[int] = []
             duplicates, conflicts = 0, []
             for position, event in enumerate(events):
                 payload = _payload(event)
                 if event.id not in named:
                     named[event.id] = payload
                     new.append(event)
+                    new_positions.append(position)
                 elif named[event.id] == payload:
                     duplicates += 1
                 else:
@@ -132,7 +137,7 @@ class EventLog:
         duplicates += len(new) - accepted
         if accepted:
             self._appended[tenant] += 1
-        return Appended(accepted, duplicates, conflicts)
+        return Appended(accepted, duplicates, conflicts, tuple(new_positions))
 
     def appended(self, tenant: str) -> int:
         """How many batches this process stored for ``tenant``: a cache of something derived

@@ -75,7 +75,13 @@ _OPTIONAL: dict[str, dict[str, type | tuple[type, ...]]] = {
     "question_asked": {"kb": str, "session_id": str, "message_id": str},
     "answer_given": {"message_id": str, "question": str, "kb": str, "out_of_scope": bool},
     "support_ticket": {"ticket_id": str, "subject": str, "status": str},
+    # why an answer did not help, in the user's words (the widget's thumbs-down box)
+    "answer_feedback": {"reason": str},
+    # the conversation the user wants a person to pick up (the handoff webhook sends it)
+    "handoff_requested": {"session_id": str, "message_id": str},
 }
+# Free-text properties a user types, and the most characters each may hold.
+_MAX_CHARS = {"reason": 500}
 
 
 class EventError(ValueError):
@@ -243,6 +249,10 @@ def _property_problems(event_type: str, properties: dict[str, Any]) -> list[str]
             problems.append(f"properties.{key} is empty")
         elif isinstance(value, float) and not math.isfinite(value):
             problems.append(f"properties.{key} must be a finite number")
+    for key, limit in _MAX_CHARS.items():
+        if key in typed and isinstance(properties.get(key), str) and len(properties[key]) > limit:
+            problems.append(f"properties.{key} is {len(properties[key])} characters; the "
+                            f"limit is {limit}")
     confidence = properties.get("confidence")
     if event_type == "answer_given" and isinstance(confidence, int | float) and not (
         0 <= confidence <= 1

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from assistant.app.deps import CallerDep, ChatDep, ConversationsDep
 from assistant.chat.turns import ChatTurn
@@ -77,6 +78,25 @@ async def chat_stream(
 
 def _event(name: str, data: dict[str, Any]) -> str:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+@router.get("/sessions")
+async def list_sessions(
+    caller: CallerDep,
+    conversations: ConversationsDep,
+    kb: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
+    user_id: Annotated[
+        str | None, Query(min_length=1, max_length=128, description="Staff: one user's.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
+    """Conversations with at least one turn, latest activity first. An end user gets their
+    own (the widget continues the latest on any device); staff keys their tenant's."""
+    caller.require("admin", "agent", "csm", "end_user")
+    if caller.is_end_user and user_id not in (None, caller.user_id):
+        raise LearnloopError(ErrorCode.forbidden, "an end user may list only their own sessions")
+    sessions = await run_in_threadpool(conversations.sessions, caller, user_id, kb, limit)
+    return {"sessions": sessions}
 
 
 @router.get("/sessions/{session_id}")

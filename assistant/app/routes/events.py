@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from assistant.access.registry import Caller
-from assistant.app.deps import CallerDep, EventLogDep, NowDep, SettingsDep
+from assistant.app.deps import CallerDep, EventLogDep, HandoffDep, NowDep, SettingsDep
+from assistant.chat.handoff import Handoff
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.events.log import HOST, user_sender
 from assistant.events.model import EVENT_TYPES, Event, EventError, validate_event
@@ -41,9 +42,12 @@ async def post_events(
     events_log: EventLogDep,
     settings: SettingsDep,
     now: NowDep,
+    handoff: HandoffDep,
 ) -> dict[str, Any]:
     """Store the valid events of a batch; every invalid one is reported by index with what is
-    wrong, and the rest are stored all the same. Retrying with the same ids is safe."""
+    wrong, and the rest are stored all the same. Retrying with the same ids is safe. A new
+    ``handoff_requested`` event is also sent to the tenant's handoff webhook, if it has one
+    (in the background: the write never waits for it)."""
     caller.require("admin", "ingest", "end_user")
     if len(body.events) > settings.max_event_batch:
         raise LearnloopError(
@@ -65,6 +69,9 @@ async def post_events(
     # An end user's ids are theirs alone: they cannot suppress the host's events.
     sender = user_sender(caller.user_id) if caller.is_end_user and caller.user_id else HOST
     appended = await run_in_threadpool(events_log.append, caller.tenant, valid, sender)
+    for position in appended.new:
+        if valid[position].type == "handoff_requested":
+            handoff.submit(Handoff(caller.tenant, valid[position]))
     conflicts = [
         {
             "index": indices[position],
