@@ -199,7 +199,7 @@ form.ask button{background:#1d4ed8;color:#fff;border-color:#1d4ed8}
         class: "launcher", type: "button", "aria-expanded": "false", "aria-controls": "ll-panel",
         "aria-haspopup": "dialog", onclick: () => (this.panel.hidden ? this.open() : this.close()),
       }, t.help);
-      this.title = el("h2", { id: "ll-title" }, t.help);
+      this.heading = el("h2", { id: "ll-title" }, t.help);
       this.closeButton = el("button", { type: "button", "aria-label": t.close, onclick: () => this.close() }, "×");
       this.notice = el("p", { class: "notice", role: "alert", hidden: true });
       this.nextCard = el("section", { class: "card next", hidden: true });
@@ -219,9 +219,9 @@ form.ask button{background:#1d4ed8;color:#fff;border-color:#1d4ed8}
         class: "panel", id: "ll-panel", role: "dialog", "aria-modal": "true", "aria-labelledby": "ll-title",
         hidden: true, onkeydown: (e) => this.onKeydown(e),
       },
-      el("div", { class: "head" }, this.title, this.closeButton),
+      el("div", { class: "head" }, this.heading, this.closeButton),
       this.notice,
-      el("div", { class: "body" }, this.nextCard, this.tipCard, this.log),
+      this.body = el("div", { class: "body" }, this.nextCard, this.tipCard, this.log),
       this.form,
       el("div", { class: "foot" }, this.humanButton));
       this.shadow.replaceChildren(el("style", {}, CSS), el("div", { class: "root" }, this.panel, this.launcher));
@@ -230,7 +230,7 @@ form.ask button{background:#1d4ed8;color:#fff;border-color:#1d4ed8}
     relabel() {
       const t = this.t;
       this.launcher.textContent = t.help;
-      this.title.textContent = t.help;
+      this.heading.textContent = t.help;
       this.closeButton.setAttribute("aria-label", t.close);
       this.log.setAttribute("aria-label", t.conversation);
       this.empty.textContent = t.empty;
@@ -454,7 +454,7 @@ form.ask button{background:#1d4ed8;color:#fff;border-color:#1d4ed8}
           el("span", { class: "sr" }, t.assistant), answer),
       };
       this.log.append(turn.node);
-      answer.scrollIntoView({ block: "nearest" });
+      this.reveal(turn.node);
       return turn;
     }
 
@@ -488,7 +488,13 @@ form.ask button{background:#1d4ed8;color:#fff;border-color:#1d4ed8}
       if (turn.messageId && this.claims && this.claims.account) meta.append(...this.feedback(turn, meta));
       if (meta.childNodes.length) (turn.sources || turn.answer).after(meta);
       if (answer.next_steps && answer.next_steps.length) this.showNextStep(answer.next_steps[0]);
-      turn.answer.scrollIntoView({ block: "nearest" });
+      this.reveal(turn.node);
+    }
+
+    // Scroll the conversation (never the host page) so a turn starts at the top.
+    reveal(node) {
+      const offset = node.getBoundingClientRect().top - this.body.getBoundingClientRect().top;
+      this.body.scrollTop += offset - 8;
     }
 
     feedback(turn, meta) {
