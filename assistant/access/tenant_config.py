@@ -37,7 +37,9 @@ def normalize_origin(value: str) -> str:
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         raise ValueError(f"{value!r} is not an origin: drop the path, query and credentials")
     port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname.lower()}{port}"
+    host = parts.hostname.lower()
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
+    return f"{parts.scheme}://{host}{port}"
 
 
 class TenantConfig(BaseModel):
