@@ -77,6 +77,11 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/sessions/{session_id}"): lambda v, own: [
         Probe("GET", f"/v1/sessions/{v.session_id}"),
     ],
+    ("GET", "/v1/sessions"): lambda v, own: [
+        # Only ever lists the caller's tenant (an end user's own): may answer, never leak.
+        Probe("GET", "/v1/sessions", params={"user_id": v.user_id}, may_succeed=True),
+        Probe("GET", "/v1/sessions", params={"kb": v.kb}, may_succeed=True, owned=False),
+    ],
     ("POST", "/v1/search"): lambda v, own: [
         Probe("POST", "/v1/search", json={"query": CANARY, "kb": v.kb}, owned=False),
     ],
@@ -265,7 +270,7 @@ def test_staff_of_one_tenant_see_none_of_the_other_in_lists(world: World) -> Non
     client = world.client
     for role in ("admin", "agent", "csm"):
         headers = {"authorization": f"Bearer {world.credentials[f'acme-{role}']}"}
-        for url in ("/v1/knowledge-bases", "/v1/models", "/v1/accounts",
+        for url in ("/v1/knowledge-bases", "/v1/models", "/v1/accounts", "/v1/sessions",
                     "/v1/insights/content-gaps", "/v1/insights/education-retention", "/v1/me"):
             response = client.get(url, headers=headers)
             assert response.status_code in (200, 403), f"{role} {url} {response.status_code}"
