@@ -51,6 +51,13 @@ def event(i: int | str = 1, **overrides) -> dict:
     (event(type="nps_response", properties={"score": 11}), "between 0 and 10"),
     (event(type="account_updated", properties={"seats": True}), "seats must be an integer"),
     (event(type="account_updated", properties={"renewal_date": "soon"}), "not an ISO-8601"),
+    (event(type="answer_feedback", properties={"message_id": "m", "helpful": False,
+                                               "reason": "x" * 501}),
+     "properties.reason is 501 characters; the limit is 500"),
+    (event(type="answer_feedback", properties={"message_id": "m", "helpful": False,
+                                               "reason": 3}), "properties.reason must be a string"),
+    (event(type="handoff_requested", properties={"session_id": ""}),
+     "properties.session_id is empty"),
     (event(id=""), "'id' (the idempotency key)"),
     (event(color="red"), "unknown field(s) color"),
     ("not an object", "must be a JSON object"),
@@ -73,6 +80,10 @@ def test_several_problems_are_named_at_once_and_good_events_parse():
     fact = {"id": "f", "type": "account_updated", "account_id": "acme",
             "ts": (NOW + timedelta(minutes=2)).isoformat(), "properties": {"plan": "pro"}}
     assert validate_event(fact, NOW).user_id is None
+    # The widget's thumbs-down with the user's words.
+    feedback = event(type="answer_feedback", properties={"message_id": "m", "helpful": False,
+                                                         "reason": "x" * 500})
+    assert validate_event(feedback, NOW).properties["reason"] == "x" * 500
 
 
 # --- over HTTP ---------------------------------------------------------------------------------
