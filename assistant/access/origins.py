@@ -59,8 +59,8 @@ class OriginPolicy:
             return
         if not caller.is_end_user:
             raise _refused(
-                "API keys are for server-to-server calls; a page on another origin calls with "
-                "a user token signed by the host product"
+                "a page on another origin must call with a user token signed by the host "
+                "product; API keys are for server-to-server calls"
             )
         if normalized not in self._configs.get(caller.tenant).allowed_origins:
             raise _refused(

@@ -29,11 +29,13 @@ _UNDECIDED = object()
 
 
 def cross_origin(scope: Scope) -> str | None:
-    """The request's ``Origin`` when the page is on another origin than this server (by the
-    host and port it was addressed to: behind a TLS proxy the scheme is not ours to see)."""
+    """The request's ``Origin`` when the page is on another origin than this server: the
+    browser says so itself (``Sec-Fetch-Site``, which page scripts cannot set), or else the
+    Origin's host and port differ from those the request was addressed to (behind a TLS
+    proxy the scheme is not ours to see)."""
     headers = Headers(scope=scope)
     origin = headers.get("origin")
-    if origin is None:
+    if origin is None or headers.get("sec-fetch-site") == "same-origin":
         return None
     host = headers.get("host", "")
     if origin.partition("://")[2].lower() == host.lower():

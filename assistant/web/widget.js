@@ -25,6 +25,7 @@
       help: "Help", close: "Close help", question: "Your question", placeholder: "Ask a question",
       send: "Send", human: "Talk to a person", conversation: "Conversation",
       handoffSent: "We have asked a person from the team to help you. They will get back to you.",
+      handoffFailed: "Your request for a person could not be sent. Please try again in a moment.",
       helpful: "Helpful", notHelpful: "Not helpful", reason: "What was missing? (optional)",
       thanks: "Thanks for your feedback.", sources: "Sources", nextStep: "Your next step",
       tip: "Tip", showMe: "Show me", dismiss: "Dismiss", notLikeThis: "Not like this",
@@ -45,6 +46,7 @@
       help: "Ayuda", close: "Cerrar la ayuda", question: "Tu pregunta", placeholder: "Haz una pregunta",
       send: "Enviar", human: "Hablar con una persona", conversation: "Conversación",
       handoffSent: "Hemos pedido a una persona del equipo que te ayude. Se pondrá en contacto contigo.",
+      handoffFailed: "No se ha podido enviar tu petición. Inténtalo de nuevo en un momento.",
       helpful: "Útil", notHelpful: "No es útil", reason: "¿Qué faltaba? (opcional)",
       thanks: "Gracias por tu opinión.", sources: "Fuentes", nextStep: "Tu siguiente paso",
       tip: "Consejo", showMe: "Muéstrame", dismiss: "Descartar", notLikeThis: "No me interesan así",
@@ -265,6 +267,7 @@ form.ask button{background:#1d4ed8;color:#fff;border-color:#1d4ed8}
     }
 
     async authProblem(message) {
+      this.loaded = false; // fetched again once the host hands over a good token
       const reason = /expired/i.test(message || "") ? "expired" : "invalid";
       this.showNotice(reason === "expired" ? this.t.expired : this.t.invalid);
       const detail = { reason, message: message || "" };
@@ -309,16 +312,18 @@ form.ask button{background:#1d4ed8;color:#fff;border-color:#1d4ed8}
       return response;
     }
 
+    // Resolves to whether the event was stored (never rejects).
     logEvent(type, properties) {
       const claims = this.claims;
-      if (!claims || !claims.sub || !claims.account) return Promise.resolve();
+      if (!claims || !claims.sub || !claims.account) return Promise.resolve(false);
       const event = {
         id: newId(), type, account_id: claims.account, user_id: claims.sub,
         ts: new Date().toISOString(), properties,
       };
       // keepalive: the request outlives the page navigating to a cited article.
       return this.api("/v1/events", { method: "POST", body: { events: [event] }, keepalive: true })
-        .catch(() => undefined);
+        .then(async (response) => response.ok && (await response.json()).errors.length === 0)
+        .catch(() => false);
     }
 
     // --- opening and closing --------------------------------------------------------------
@@ -366,7 +371,7 @@ form.ask button{background:#1d4ed8;color:#fff;border-color:#1d4ed8}
     // --- history: the user's latest conversation, from the server -------------------------
 
     async loadHistory() {
-      const listed = await this.api("/v1/sessions?limit=1&kb=" + encodeURIComponent(KB));
+      const listed = await this.api("/v1/sessions?limit=1" + (KB ? "&kb=" + encodeURIComponent(KB) : ""));
       if (!listed.ok) return;
       const latest = (await listed.json()).sessions[0];
       if (!latest || this.sessionId) return;
@@ -503,7 +508,7 @@ form.ask button{background:#1d4ed8;color:#fff;border-color:#1d4ed8}
       const down = el("button", { type: "button", "aria-pressed": "false" }, "👎");
       up.setAttribute("aria-label", t.helpful);
       down.setAttribute("aria-label", t.notHelpful);
-      const done = () => meta.replaceChildren(el("span", { role: "status" }, t.thanks));
+      const done = (stored) => { if (stored) meta.replaceChildren(el("span", { role: "status" }, t.thanks)); };
       up.addEventListener("click", () => {
         up.setAttribute("aria-pressed", "true");
         this.logEvent("answer_feedback", { message_id: turn.messageId, helpful: true }).then(done);
@@ -516,7 +521,10 @@ form.ask button{background:#1d4ed8;color:#fff;border-color:#1d4ed8}
           e.preventDefault();
           const properties = { message_id: turn.messageId, helpful: false };
           if (reason.value.trim()) properties.reason = reason.value.trim().slice(0, 500);
-          this.logEvent("answer_feedback", properties).then(() => { done(); this.input.focus(); });
+          this.logEvent("answer_feedback", properties).then((stored) => {
+            done(stored);
+            if (stored) { why.remove(); this.input.focus(); }
+          });
         } }, reason, el("button", { type: "submit" }, t.send));
         meta.after(why);
         down.disabled = true;
@@ -532,10 +540,16 @@ form.ask button{background:#1d4ed8;color:#fff;border-color:#1d4ed8}
       if (this.sessionId) properties.session_id = this.sessionId;
       if (this.lastMessageId) properties.message_id = this.lastMessageId;
       this.humanButton.disabled = true;
-      await this.logEvent("handoff_requested", properties);
-      this.empty.remove();
-      this.log.append(el("p", { class: "card", role: "status" }, this.t.handoffSent));
+      const stored = await this.logEvent("handoff_requested", properties);
       this.humanButton.disabled = false;
+      if (!stored) {
+        if (this.notice.hidden) this.showNotice(this.t.handoffFailed);
+        return;
+      }
+      this.empty.remove();
+      const sent = el("p", { class: "card", role: "status" }, this.t.handoffSent);
+      this.log.append(sent);
+      this.reveal(sent);
     }
 
     // --- the next learning step -----------------------------------------------------------

@@ -655,3 +655,17 @@ def test_widget_script_is_small_and_served_as_javascript(stack):
     assert response.headers["content-type"].startswith("text/javascript")
     assert "customElements.define" in response.text
     assert "innerHTML" not in response.text  # text is only ever set as text
+
+
+def test_identify_switches_to_another_users_token_locale_and_history(context, stack):
+    spanish = stack.token(user="user-later", locale="es")
+    # That user asked before, from another client of the host (server to server).
+    assert chat_from(stack, None, spanish).status_code == 200
+    page, _ = open_host(context, stack.host.url(stack.token(user="user-before")))
+    open_with_keyboard(page)
+    expect(page.locator(".turn")).to_have_count(0)
+    page.evaluate("(token) => window.Learnloop.identify(token)", spanish)
+    expect(page.get_by_role("button", name="Hablar con una persona")).to_be_visible()
+    expect(page.locator(".turn .q")).to_have_text([TWO_FA])
+    page.keyboard.press("Escape")
+    expect(launcher(page, "Ayuda")).to_be_focused()
