@@ -105,7 +105,9 @@ padding:6px 10px;white-space:pre-wrap;overflow-wrap:anywhere}
 .a{max-width:100%;background:#f1f4f8;border-radius:10px 10px 10px 2px;padding:6px 10px;
 white-space:pre-wrap;overflow-wrap:anywhere}
 .a.declined{background:#fff7ed}
-.sources{margin:0;padding-left:20px;font-size:13px;overflow-wrap:anywhere}
+.sources{margin:0;padding:0 0 0 4px;list-style:none;font-size:13px;overflow-wrap:anywhere}
+.meta button{display:inline-flex;align-items:center;padding:5px 8px}
+svg{display:block}
 .meta{display:flex;flex-wrap:wrap;align-items:center;gap:6px;font-size:13px;color:#52606d}
 .meta button[aria-pressed=true]{background:#dbeafe;border-color:#1d4ed8}
 .why{display:flex;gap:6px;flex-wrap:wrap}
@@ -467,7 +469,7 @@ form.ask button{background:#1d4ed8;color:#fff;border-color:#1d4ed8}
       if (turn.sources) turn.sources.remove();
       turn.sources = null;
       if (!citations || !citations.length) return;
-      const list = el("ol", { class: "sources", "aria-label": this.t.sources });
+      const list = el("ul", { class: "sources", "aria-label": this.t.sources });
       for (const c of citations) {
         const label = "[" + c.n + "] " + c.title;
         const onclick = () => {
@@ -504,10 +506,8 @@ form.ask button{background:#1d4ed8;color:#fff;border-color:#1d4ed8}
 
     feedback(turn, meta) {
       const t = this.t;
-      const up = el("button", { type: "button", "aria-pressed": "false" }, "👍");
-      const down = el("button", { type: "button", "aria-pressed": "false" }, "👎");
-      up.setAttribute("aria-label", t.helpful);
-      down.setAttribute("aria-label", t.notHelpful);
+      const up = el("button", { type: "button", "aria-pressed": "false", "aria-label": t.helpful, title: t.helpful }, thumb(false));
+      const down = el("button", { type: "button", "aria-pressed": "false", "aria-label": t.notHelpful, title: t.notHelpful }, thumb(true));
       const done = (stored) => { if (stored) meta.replaceChildren(el("span", { role: "status" }, t.thanks)); };
       up.addEventListener("click", () => {
         up.setAttribute("aria-pressed", "true");
@@ -633,6 +633,22 @@ form.ask button{background:#1d4ed8;color:#fff;border-color:#1d4ed8}
       this.tipCard.setAttribute("aria-label", t.tip);
       this.tipCard.hidden = false;
     }
+  }
+
+  // A thumb icon drawn from a fixed path (emoji fonts are missing on some systems).
+  function thumb(down) {
+    const NS = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "16");
+    svg.setAttribute("height", "16");
+    svg.setAttribute("aria-hidden", "true");
+    if (down) svg.setAttribute("transform", "rotate(180)");
+    const path = document.createElementNS(NS, "path");
+    path.setAttribute("fill", "currentColor");
+    path.setAttribute("d", "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z");
+    svg.append(path);
+    return svg;
   }
 
   function parseFrame(frame) {

@@ -49,10 +49,12 @@ title: "Run the cleanup script"
 url: https://help.tasklane.example/articles/cleanup
 ---
 
-To run the cleanup, open **Settings → Cleanup** and click **Run cleanup now**.
+To run the cleanup, open **Settings → Cleanup**, paste `<script>window.__pwned = "code"</script>`
+into the **Script** box and click **Run cleanup now**.
 The cleanup script is <script>window.__pwned = "article"</script> safe to run twice.
 
-If the cleanup stops, read [the cleanup guide](javascript:window.__pwned='link') and run it again.
+If the cleanup stops, read [the cleanup guide](javascript:window.__pwned='link') or open
+`javascript:window.__pwned='typed'` and run the cleanup again.
 """
 SCREENSHOTS = "screenshots"
 
@@ -406,7 +408,7 @@ def test_the_conversation_follows_the_user_to_a_reload_and_a_second_device(brows
     colleague.close()
 
 
-def test_hostile_question_and_article_render_as_text(context, stack):
+def test_hostile_question_and_article_render_as_text(context, stack, tmp_path_factory):
     page, errors = open_host(context, stack.host.url(stack.token(user="user-evil"), kb="hostile"))
     open_with_keyboard(page)
     answer = ask(page, HOSTILE_QUESTION)
@@ -414,17 +416,25 @@ def test_hostile_question_and_article_render_as_text(context, stack):
     expect(turn.locator(".q")).to_have_text(HOSTILE_QUESTION)
     assert answer["answered"], answer
     expect(turn.locator(".a")).to_contain_text("Run cleanup now")
+    # The article's markup reaches the answer (ingest keeps inline code verbatim) and is
+    # shown as characters: the widget's DOM holds no element made from it.
+    assert '<script>window.__pwned = "code"</script>' in answer["answer"]
+    expect(turn.locator(".a")).to_contain_text('<script>window.__pwned = "code"</script>')
+    expect(turn.locator(".a")).to_contain_text("javascript:window.__pwned='typed'")
     widget_html = page.evaluate(
         "() => document.querySelector('learnloop-widget').shadowRoot.innerHTML")
     assert "<img" not in widget_html and "<script" not in widget_html
-    # Whatever of the article's markup reached the answer is shown as characters.
-    shown = turn.locator(".a").inner_text()
-    if "script" in answer["answer"]:
-        assert "<script>" in shown or "script" in shown
+    assert "&lt;script&gt;" in widget_html and "&lt;img" in widget_html
     assert not page.locator("learnloop-widget a[href^='javascript']").count()
     time.sleep(0.5)  # an onerror handler would have fired by now
     not_pwned(page)
     assert not errors, errors
+    shots = tmp_path_factory.getbasetemp() / SCREENSHOTS
+    shots.mkdir(exist_ok=True)
+    page.get_by_role("dialog").screenshot(path=str(shots / "widget-hostile.png"))
+    # What a person sees: the question's markup as characters in the question bubble.
+    bubble = turn.locator(".q").bounding_box()
+    assert bubble is not None and bubble["height"] >= 20 and bubble["width"] >= 100
 
 
 def test_javascript_links_become_text_and_http_links_stay_links(context, stack):
