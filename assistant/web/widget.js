@@ -570,6 +570,7 @@ form.ask button{background:#1d4ed8;color:#fff;border-color:#1d4ed8}
         el("p", { class: "label" }, this.t.nextStep),
         el("p", {}, linkOrText(step.url, step.title, () => this.logEvent("article_viewed", { ...about, via: "next_step" }))),
         step.reason ? el("p", {}, step.reason) : null);
+      this.nextCard.setAttribute("aria-label", this.t.nextStep);
       this.nextCard.hidden = false;
     }
 

@@ -296,8 +296,18 @@ def not_pwned(page: Page) -> None:
 
 
 def test_keyboard_ask_streamed_cited_answer_citation_click_and_feedback(context, stack):
-    page, errors = open_host(context, stack.host.url(stack.token()))
+    token = stack.token()
+    page, errors = open_host(context, stack.host.url(token))
     open_with_keyboard(page)
+    # The user's next learning step, as the learning API has it, as a card with its link.
+    learning = httpx.get(f"{stack.base}/v1/users/user-7/learning", timeout=10,
+                         params={"kb": "sample", "limit": 1},
+                         headers={"authorization": f"Bearer {token}"}).json()
+    step = learning["next_steps"][0]
+    card = page.get_by_role("region", name="Your next step")
+    expect(card.get_by_text(step["title"])).to_be_visible()
+    if step["url"]:
+        expect(card.get_by_role("link", name=step["title"])).to_have_attribute("href", step["url"])
     answer = ask(page, TWO_FA)
     turn = page.locator(".turn").last
     expect(turn.locator(".q")).to_have_text(TWO_FA)
