@@ -26,6 +26,7 @@ from assistant.knowledge.base import Knowledge
 from assistant.learning.service import LearningService
 from assistant.settings import Settings
 from assistant.storage.database import Database, open_database
+from assistant.tips.service import TipService
 
 __all__ = ["Services"]
 
@@ -102,6 +103,10 @@ class Services:
         return LearningService(self.knowledge, self.event_log)
 
     @cached_property
+    def tips(self) -> TipService:
+        return TipService(self.knowledge, self.event_log, self.tenant_configs)
+
+    @cached_property
     def health(self) -> HealthService:
         return HealthService(
             self.event_log,
@@ -125,7 +130,9 @@ class Services:
         """Build every part a request may need and load the models, so that the first
         question is answered without loading anything."""
         self.knowledge.warm_up()
-        for part in ("access", "tenant_configs", "rate_limiter", "chat", "health", "content_gaps"):
+        for part in (
+            "access", "tenant_configs", "rate_limiter", "chat", "tips", "health", "content_gaps",
+        ):
             getattr(self, part)
 
     def close(self) -> None:
