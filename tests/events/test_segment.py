@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from assistant.events.log import EventLog
 from assistant.events.segment import (
     MAX_MESSAGE_BYTES,
     SKIPPED,
@@ -16,6 +17,7 @@ from assistant.events.segment import (
     feature_name,
     map_messages,
 )
+from assistant.storage.database import open_database
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -184,3 +186,18 @@ def test_a_future_or_unreadable_timestamp_is_reported():
     future = only_error(track(timestamp="2026-11-20T13:00:00Z"))
     assert "the timestamp 2026-11-20T13:00:00Z is in the future" in future
     assert "not an ISO-8601 timestamp" in only_error(track(timestamp="yesterday"))
+
+
+def test_the_log_names_the_account_a_user_last_joined(tmp_path, database_url):
+    database = open_database(database_url, tmp_path, "learnloop.sqlite")
+    log = EventLog(database)
+    groups = [{"type": "group", "userId": "u-1", "groupId": account, "messageId": account,
+               "timestamp": ts} for account, ts in (("old", "2026-11-01T00:00:00Z"),
+                                                    ("new", "2026-11-10T00:00:00Z"))]
+    events = [o.event for o in mapped(*reversed(groups)) if o.event is not None]
+    log.append("acme", events)  # stored out of order: the latest by time wins
+    log.append("acme", [only_event(track(messageId="t-1", context={"groupId": "other"}))])
+    assert log.joined_account("acme", "u-1") == "new"
+    assert log.joined_account("globex", "u-1") is None  # another tenant's group calls
+    assert log.joined_account("acme", "u-2") is None
+    database.close()

@@ -129,7 +129,9 @@ def _single(kind: str) -> Callable[..., Awaitable[JSONResponse]]:
             message = await _json_body(request)
         except _Refusal as exc:
             return _refused(exc.status, str(exc))
-        if message.setdefault("type", kind) != kind:
+        if message.get("type") is None:
+            message["type"] = kind
+        if message["type"] != kind:
             return _refused(400, f"this is /v1/{kind}; the message says type {message['type']!r}")
         return await _store(caller, [message], None, events_log, configs, now)
 
