@@ -114,10 +114,19 @@ def map_messages(
     latest stored group call, or None. ``sent_at``: the batch's ``sentAt``, for messages
     that carry only ``originalTimestamp``."""
     joined: dict[str, str] = {}  # user → account, from group calls earlier in this batch
+    looked_up: dict[str, str | None] = {}
+
+    def stored_account(user_id: str) -> str | None:  # one lookup per user and batch
+        if user_id not in looked_up:
+            looked_up[user_id] = account_of(user_id)
+        return looked_up[user_id]
+
     outcomes = []
     for index, message in enumerate(messages):
         try:
-            outcome = _map_one(index, message, track_events, joined, account_of, now, sent_at)
+            outcome = _map_one(
+                index, message, track_events, joined, stored_account, now, sent_at
+            )
         except EventError as exc:
             outcome = Outcome(index, error=str(exc))
         event = outcome.event

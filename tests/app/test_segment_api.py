@@ -16,12 +16,15 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import clear_learnloop_env, link_models, running_server
+from conftest import LOOPBACK, clear_learnloop_env, link_models, running_server
+from fastapi.testclient import TestClient
 from segment.analytics import Client
 from segment.analytics.request import APIError
 from typer.testing import CliRunner
 
+from assistant.app.factory import create_app
 from assistant.cli.main import app as cli_app
+from assistant.settings import Settings
 
 
 @dataclass
@@ -306,3 +309,20 @@ def test_a_batch_the_client_retries_is_stored_exactly_once(server):
     events = server.events("acme", "acct-retry")
     assert [e["type"] for e in events] == ["account_updated"] + ["feature_used"] * 3
     assert len({e["id"] for e in events}) == 4
+
+
+def test_dev_mode_takes_any_write_key_and_batch_context_applies_to_each_message(tmp_path):
+    # In-process app: the Segment routes need no model, so no lifespan (no warm-up) here.
+    app = create_app(Settings(data_dir=tmp_path / "dev-data", dev_mode=True))
+    local = TestClient(app, base_url=LOOPBACK)
+    body = {"batch": [{**MESSAGE, "context": {}, "messageId": "dev-1"},
+                      {**MESSAGE, "messageId": "dev-2", "context": {"groupId": "acct-own"}}],
+            "context": {"groupId": "acct-dev"}}
+    stored = local.post("/v1/batch", json=body, headers=basic("dev"))
+    assert stored.status_code == 200 and stored.json()["stored"] == 2, stored.text
+    for account, ids in (("acct-dev", ["segment:dev-1"]), ("acct-own", ["segment:dev-2"])):
+        events = local.get(f"/v1/accounts/{account}/events").json()["events"]
+        assert [e["id"] for e in events] == ids
+    # A Learnloop key is still checked in dev mode.
+    fake = basic("llk_0123456789abcdef_" + "z" * 40)
+    assert local.post("/v1/batch", json=body, headers=fake).status_code == 401

@@ -201,3 +201,18 @@ def test_the_log_names_the_account_a_user_last_joined(tmp_path, database_url):
     assert log.joined_account("globex", "u-1") is None  # another tenant's group calls
     assert log.joined_account("acme", "u-2") is None
     database.close()
+
+
+def test_the_log_is_asked_once_per_user_and_batch():
+    asked: list[str] = []
+
+    def account_of(user_id: str) -> str | None:
+        asked.append(user_id)
+        return "acme" if user_id == "u-1" else None
+
+    messages = [track(context={}, messageId=f"m-{n}", userId=user)
+                for n, user in enumerate(["u-1", "u-2", "u-1", "u-2"])]
+    outcomes = map_messages(messages, {}, account_of, NOW)
+    assert [o.event.account_id if o.event else None for o in outcomes] == [
+        "acme", None, "acme", None]
+    assert asked == ["u-1", "u-2"]

@@ -30,7 +30,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from assistant.access.registry import Caller
+from assistant.access.registry import Caller, is_learnloop_credential
 from assistant.access.tenant_config import TenantConfigs
 from assistant.app.deps import (
     DEV_ADMIN,
@@ -79,6 +79,10 @@ def segment_caller(
         raise LearnloopError(
             ErrorCode.unauthorized, "the Authorization header must be 'Basic base64(key:)'"
         )
+    # As for Bearer credentials (``get_caller``): dev mode takes any write key that is not a
+    # Learnloop credential (``write_key="dev"``) as the default tenant's admin.
+    if services.settings.dev_mode and not is_learnloop_credential(credential):
+        return DEV_ADMIN
     if not credential:
         raise LearnloopError(
             ErrorCode.unauthorized, "the write key (the Basic user name) is empty"
@@ -114,6 +118,14 @@ async def batch(
         return _refused(
             400, f"the batch has {len(messages)} messages; the limit is {settings.max_event_batch}"
         )
+    # Segment's batch call may carry context for every message (each message's own wins).
+    shared = body.get("context")
+    if isinstance(shared, dict):
+        messages = [
+            {**m, "context": {**shared, **(m.get("context") or {})}}
+            if isinstance(m, dict) and isinstance(m.get("context", {}), dict) else m
+            for m in messages
+        ]
     return await _store(caller, messages, body.get("sentAt"), events_log, configs, now)
 
 
