@@ -218,6 +218,11 @@ def test_single_calls_and_skipped_calls_answer_like_segment(server):
     again = httpx.post(f"{server.base}/v1/track", json={**message, "messageId": "single-1"},
                        headers=headers, timeout=30)
     assert (again.json()["stored"], again.json()["duplicates"]) == (0, 1)
+    lost = httpx.post(f"{server.base}/v1/track", json={**message, "userId": "u-lost",
+                      "context": {}}, headers=headers, timeout=30)
+    assert lost.status_code == 400 and lost.json()["stored"] == 0
+    assert lost.json()["message"].startswith(
+        "the message was refused: [0] no account for user 'u-lost'")
     wrong = httpx.post(f"{server.base}/v1/identify", json={**message, "type": "track"},
                        headers=headers, timeout=30)
     assert wrong.status_code == 400 and "this is /v1/identify" in wrong.json()["message"]

@@ -183,9 +183,15 @@ async def _store(
     report = {"stored": stored, "duplicates": duplicates, "skipped": skipped, "errors": errors}
     if not errors:
         return JSONResponse({"success": True, **report})
+    refused = (
+        f"{len(errors)} of {len(messages)} messages refused (the others were handled)"
+        if len(errors) < len(messages)
+        else f"all {len(messages)} messages refused" if len(messages) > 1
+        else "the message was refused"
+    )
     return _refused(
         400,
-        f"{len(errors)} of {len(messages)} messages refused (the others were stored): "
+        f"{refused}: "
         + "; ".join(f"[{e['index']}] {e['message']}" for e in errors[:5])
         + (" …" if len(errors) > 5 else ""),
         **report,
