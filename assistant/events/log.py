@@ -230,6 +230,16 @@ class EventLog:
         )
         return [r[0] for r in rows]
 
+    def joined_account(self, tenant: str, user_id: str) -> str | None:
+        """The account of the user's latest ``account_updated`` sent with their user id (a
+        Segment ``group`` call: "this user belongs to that account"), or None."""
+        row = self.db.fetchone(
+            "SELECT account_id FROM events WHERE tenant = ? AND user_id = ? "
+            "AND type = 'account_updated' ORDER BY ts_ms DESC, seq DESC LIMIT 1",
+            (tenant, user_id),
+        )
+        return str(row[0]) if row else None
+
     def has_account(self, tenant: str, account_id: str) -> bool:
         row = self.db.fetchone(
             "SELECT 1 FROM events WHERE tenant = ? AND account_id = ? LIMIT 1",
