@@ -136,10 +136,12 @@ class HealthService:
         body["trend"] = [{"date": day, "score": score} for day, score in trend]
         return body
 
-    def score(self, tenant: str, account_id: str, now: datetime) -> AccountHealth:
+    def score(
+        self, tenant: str, account_id: str, now: datetime, plays: PlaysConfig | None = None
+    ) -> AccountHealth:
         acc = HealthAccumulator(now).add_all(self.events.rows(tenant, account_id=account_id))
         return score_account(acc.activity(account_id), self.facts(tenant), now, self.weights,
-                             self.plays(tenant))
+                             plays or self.plays(tenant))
 
     def recompute(self, tenant: str, now: datetime, record: bool = True) -> list[AccountHealth]:
         """Score every account of the tenant in one pass over its log, and store the day's
@@ -179,7 +181,8 @@ class HealthService:
     def refresh(self, tenant: str, now: datetime) -> None:
         today = now.date()
         last = self.snapshots.last_recompute(tenant)
-        config = self.plays(tenant).model_dump_json()
+        plays = self.plays(tenant)
+        config = plays.model_dump_json()
         if last is None or last[0] != today.isoformat() or last[2] != config:
             self.recompute(tenant, now)
             return
@@ -189,7 +192,7 @@ class HealthService:
         if len(changed) > _PARTIAL_LIMIT:
             self.recompute(tenant, now)
             return
-        healths = [self.score(tenant, a, now) for a in sorted(changed)]
+        healths = [self.score(tenant, a, now, plays) for a in sorted(changed)]
         self.snapshots.upsert(tenant, today, healths)
         self.snapshots.record_recompute(tenant, today, latest, config)
 

@@ -377,9 +377,9 @@ def test_nps_detractor_is_the_latest_answer_below_7(answers, severity):
 
 
 def test_nps_detractor_evidence_names_score_who_and_when():
-    rows = active_account() + [ev("nps_response", 9, user="ana", score=5),
-                               ev("nps_response", 2, user="ben", score=3),
-                               ev("nps_response", 4, user="cleo", score=10)]
+    rows = [*active_account(), ev("nps_response", 9, user="ana", score=5),
+            ev("nps_response", 2, user="ben", score=3),
+            ev("nps_response", 4, user="cleo", score=10)]
     fired = signal(health(rows), "nps_detractor")
     assert fired.message == "The latest NPS answer is 3 (a detractor), from ben."
     assert fired.evidence == [
@@ -495,6 +495,24 @@ def test_snapshots_upsert_one_row_per_account_and_day(service):
         ("2026-05-31", first.score), ("2026-06-01", first.score)]
     assert [s.account_id for s in store.day("default", NOW.date())] == ["acme"]
     assert store.trend("other", "acme", date(2026, 1, 1)) == []
+
+
+def test_snapshots_stored_before_plays_existed_read_as_naming_none(tmp_path, database_url):
+    from assistant.health.store import _MIGRATIONS
+
+    database = open_database(database_url, tmp_path)
+    database.migrate("health", _MIGRATIONS[:1])  # the schema of the release before plays
+    with database.transaction() as tx:
+        tx.execute("INSERT INTO health_snapshots (tenant, account_id, day, name, score, band, "
+                   "segment, maturity, renewal_date, components, signals, computed_ms) VALUES "
+                   "('default', 'acme', '2026-06-01', 'Acme', 50, 'red', 'casual', 'mature', "
+                   "NULL, '{}', '[]', 0)")
+        tx.execute("INSERT INTO health_recomputes VALUES ('default', '2026-06-01', 0, 0)")
+    store = HealthSnapshots(database)
+    assert [(s.account_id, s.plays) for s in store.day("default", NOW.date())] == [("acme", [])]
+    # An old recompute record has no plays settings: the next list rescores the day.
+    assert store.last_recompute("default") == ("2026-06-01", 0, "")
+    database.close()
 
 
 def test_accounts_are_listed_riskiest_first_with_renewal_then_id_breaking_ties(service):
