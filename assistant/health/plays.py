@@ -146,17 +146,17 @@ def _dormant_win_back(f: PlayFacts, config: PlaysConfig) -> Play | None:
     if f.segment != "dormant" and not quiet:
         return None
     if f.days_since_login is not None:
-        login = (f"last login {f.days_since_login} days ago"
+        login = (f"last login {_days(f.days_since_login)} ago"
                  + (f" by {f.last_login_user}" if f.last_login_user else ""))
     else:
         login = "no login ever recorded"
     evidence = [f"segment: {f.segment.replace('_', ' ')}", login]
     if f.days_since_event is not None:
-        evidence.append(f"last event of any kind {f.days_since_event} days ago")
+        evidence.append(f"last event of any kind {_days(f.days_since_event)} ago")
     if f.features_ever:
         evidence.append(f"features they used, latest first: {_list(f.features_ever)}")
     if f.renewal_days is not None and f.renewal_days >= 0:
-        evidence.append(f"renewal in {f.renewal_days} days")
+        evidence.append(f"renewal in {_days(f.renewal_days)}")
     contact = f.last_login_user or (f.admins[0] if f.admins else "the account's admin")
     steps = [f"Write to {contact} personally: ask what changed and offer a 20-minute "
              "re-onboarding call."]
@@ -164,7 +164,7 @@ def _dormant_win_back(f: PlayFacts, config: PlaysConfig) -> Play | None:
         steps.append(f"Lead with what they relied on ({_list(f.features_ever[:3])}): show "
                      "what is new there and one shortcut they missed.")
     if f.renewal_days is not None and 0 <= f.renewal_days <= 90:
-        steps.append(f"Renewal in {f.renewal_days} days: bring in the account executive and "
+        steps.append(f"Renewal in {_days(f.renewal_days)}: bring in the account executive and "
                      "agree a save plan now.")
     else:
         steps.append("No answer within a week: call the admin or the executive sponsor.")
@@ -236,6 +236,10 @@ def _power_user(f: PlayFacts, config: PlaysConfig) -> Play | None:
 def _signal_lines(f: PlayFacts, codes: tuple[str, ...]) -> list[str]:
     present = [c for c in codes if c in f.signals]
     return [f"signals: {', '.join(present)}"] if present else []
+
+
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
 
 
 def _list(items: Any, limit: int = LIST_LIMIT) -> str:
