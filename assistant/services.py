@@ -113,6 +113,7 @@ class Services:
             HealthSnapshots(self.database),
             KnowledgeFactsCache(self.knowledge),
             self.settings.health_weights,
+            plays=lambda tenant: self.tenant_configs.get(tenant).plays,
         )
 
     @cached_property

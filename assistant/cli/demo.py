@@ -5,6 +5,8 @@ Four behaviour cohorts over 24 accounts and about 150 users — power, casual, a
 and dormant (gone quiet weeks ago) — with logins, feature use, support tickets, NPS,
 articles read, tips shown and acted on, learning-path steps, and questions asked through
 the real chat service (so answers, declines and content gaps are the assistant's own).
+The default tenant gets a launched feature (``LAUNCHED``) unless it already has one, and one
+casual account reads about it, so every play of account health has an account to show it.
 
 Everything is seeded from a fixed random seed and every event id is deterministic, so a
 second run stores nothing twice. Times are relative to the moment of seeding.
@@ -20,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from assistant.access.registry import DEFAULT_TENANT, Caller
+from assistant.access.tenant_config import TenantConfigs
 from assistant.chat.turns import ChatParts, ChatTurn
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.events.log import EventLog
@@ -38,6 +41,10 @@ _COMPANIES = [
     "Tidewater Shipping", "Umbra Games", "Violet Bakery", "Willow Architects", "Yarrow Farms",
 ]
 _COHORTS = ["power"] * 6 + ["casual"] * 8 + ["at_risk"] * 6 + ["dormant"] * 4
+# The feature "just launched" for the feature-launch play (with its prerequisite), and the
+# casual account whose users have been reading about it.
+LAUNCHED = {"reports.schedule": ["dashboards.create"]}
+_LAUNCH_READERS = "acct-07"
 _FIRST = ["Ana", "Ben", "Chen", "Dara", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jo", "Kai",
           "Lena", "Mo", "Nia", "Omar", "Pia", "Quinn", "Ravi", "Sofia", "Tom", "Uma", "Vik"]
 # Questions customers type, answerable from the sample help center …
@@ -94,9 +101,11 @@ def seed_demo(
     kb_name: str = "sample",
     now: datetime | None = None,
     seed: int = 7,
+    configs: TenantConfigs | None = None,
 ) -> SeedReport:
     """Fill the default tenant's engagement log (and conversations) with demo history; the
-    questions go through ``chat`` as their users, so the log holds what the service wrote."""
+    questions go through ``chat`` as their users, so the log holds what the service wrote.
+    With ``configs``, the default tenant gets ``LAUNCHED`` if it has no launched feature."""
     knowledge, event_log = chat.knowledge, chat.event_log
     if event_log is None:
         raise ValueError("the demo seed needs chat parts with an event log")
@@ -107,6 +116,9 @@ def seed_demo(
             f"(`learnloop ingest knowledge --kb {kb_name}`)",
         )
     now = (now or datetime.now(UTC)).replace(microsecond=0)
+    if configs is not None and not configs.get(DEFAULT_TENANT).plays.launch_features:
+        plays = configs.get(DEFAULT_TENANT).plays.model_dump()
+        configs.update(DEFAULT_TENANT, plays={**plays, "launch_features": LAUNCHED})
     rng = random.Random(seed)
     content = _content(knowledge, kb_name)
     report = SeedReport()
@@ -239,6 +251,11 @@ def _account_history(
     if outcome:
         yield event("account_updated", None, now - timedelta(days=rng.randint(10, 60)),
                     status=outcome)
+    if account == _LAUNCH_READERS:  # two users read up on the launched feature this week
+        guides = [a for a in content.articles if a.feature in LAUNCHED]
+        for n, (user, guide) in enumerate(zip(users[:2], guides * 2, strict=False)):
+            yield event("article_viewed", user.id, now - timedelta(days=2 + n, hours=3),
+                        article_id=guide.id)
     for user in rng.sample(users, min(3, len(users))):
         score = {"power": rng.randint(9, 10), "casual": rng.randint(7, 8),
                  "at_risk": rng.randint(2, 6), "dormant": rng.randint(5, 7)}[cohort]

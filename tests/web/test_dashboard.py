@@ -5,8 +5,9 @@ reads the API with a `csm` key, as a CSM would.
 The data is a compact story told through the real parts: four accounts' events (one healthy,
 one middling, one slipping with tickets piling up before a near renewal, one gone quiet)
 appended to the engagement log, their questions asked through the real chat service, and a
-month of daily health snapshots backfilled so the trend has a line. Every request that is
-not for the local server is aborted.
+month of daily health snapshots backfilled so the trend has a line. The tenant has launched
+automations (which the slipping account reads about), so its plays include a feature launch.
+Every request that is not for the local server is aborted.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ from assistant.storage.database import open_database
 # Customer data is shown as text, never run as markup.
 HOSTILE_NAME = 'Cobalt Studio <img src=x onerror="window.__xss = 1">'
 EXPECTED_BANDS = {"acme": "green", "birch": "yellow", "cobalt": "red", "dune": "red"}
+# Which accounts each play names in the story (acme: a mature power account; cobalt: quiet
+# for 25 days and reading about the launched automations; dune: dormant).
+EXPECTED_PLAYS = {"activation": set(), "dormant_win_back": {"cobalt", "dune"},
+                  "feature_launch": {"cobalt"}, "power_user": {"acme"}}
+LAUNCHED = {"automations.create": []}
 SCREENSHOTS = "screenshots"
 
 
@@ -158,6 +164,7 @@ def tell(knowledge: Knowledge, data_dir: Path, now: datetime) -> None:
     settings = knowledge.settings.model_copy(update={"data_dir": data_dir, "database_url": None})
     services = Services(settings, knowledge=knowledge)
     try:
+        services.tenant_configs.update(DEFAULT_TENANT, plays={"launch_features": LAUNCHED})
         services.event_log.append(DEFAULT_TENANT, story(now))
         chat = replace(services.chat, learning=None)
 
@@ -376,6 +383,77 @@ def test_account_page_explains_the_score(page, dashboard, tmp_path_factory):
     shots.mkdir(exist_ok=True)
     page.screenshot(path=str(shots / "account.png"), full_page=True)
     shows_content(shots / "account.png", 1280)
+
+
+def test_accounts_list_shows_and_filters_by_play(page, dashboard):
+    sign_in(page, dashboard)
+    rows = page.locator("#accounts tbody tr")
+    expect(rows).to_have_count(4)
+    for account in dashboard.api("/v1/accounts")["accounts"]:
+        tags = page.locator(f"tr[data-account-id={account['account_id']}] .plays-cell .play-tag")
+        expect(tags).to_have_count(len(account["plays"]))
+        for i, name in enumerate(account["plays"]):
+            expect(tags.nth(i)).to_have_attribute("data-play", name)
+    for play, expected in EXPECTED_PLAYS.items():
+        listed = dashboard.api(f"/v1/accounts?play={play}")["accounts"]
+        assert {a["account_id"] for a in listed} == expected, play
+        with page.expect_request(lambda r, p=play: f"/v1/accounts?play={p}" in r.url) as request:
+            page.select_option("#play-filter", play)
+        assert request.value.headers["authorization"] == f"Bearer {dashboard.csm_key}"
+        expect(page).to_have_url(f"{dashboard.base}/dashboard#/accounts?play={play}")
+        if not expected:
+            expect(page.locator(".card.muted")).to_have_text(
+                f"No accounts: {play.replace('_', ' ')}.")
+            continue
+        expect(rows).to_have_count(len(expected))
+        for i, account in enumerate(listed):  # expect waits for the new list to render
+            expect(rows.nth(i)).to_have_attribute("data-account-id", account["account_id"])
+        expect(page.locator("#play-filter option:checked")).to_contain_text(
+            f"({len(expected)})")
+    # The band filter keeps the play: red accounts to win back.
+    page.select_option("#play-filter", "dormant_win_back")
+    page.click(".filters a[data-band=red]")
+    expect(page).to_have_url(f"{dashboard.base}/dashboard#/accounts?band=red&play=dormant_win_back")
+    expect(rows).to_have_count(2)
+    page.select_option("#play-filter", "")
+    expect(rows).to_have_count(2)  # still red
+    page.click(".filters a[data-band=all]")
+    expect(rows).to_have_count(4)
+
+
+def test_account_page_shows_the_plays_to_run(page, dashboard, tmp_path_factory):
+    sign_in(page, dashboard, where="#/accounts/cobalt")
+    health = dashboard.api("/v1/accounts/cobalt/health")
+    assert [p["play"] for p in health["plays"]] == ["dormant_win_back", "feature_launch"]
+    cards = page.locator("#plays li[data-play]")
+    expect(cards).to_have_count(2)
+    for i, play in enumerate(health["plays"]):
+        card = cards.nth(i)
+        expect(card).to_have_attribute("data-play", play["play"])
+        expect(card.locator(".why")).to_have_text(play["why"])
+        expect(card.locator(".steps li")).to_have_text(play["steps"])
+        expect(card.locator(".evidence li")).to_have_text(play["evidence"])
+    launch = page.locator("#plays li[data-play=feature_launch]")
+    expect(launch.locator(".evidence")).to_contain_text(
+        "automations.create: launched, not used in 30 d; read about it 3× in 30 d")
+    expect(launch.locator(".steps")).to_contain_text("Automate routine work with rules")
+
+    # What a person sees: the plays card rendered with its text and its blue play borders.
+    shots = tmp_path_factory.getbasetemp() / SCREENSHOTS
+    shots.mkdir(exist_ok=True)
+    section = page.locator("#plays")
+    section.screenshot(path=str(shots / "plays.png"))
+    image = Image.open(shots / "plays.png").convert("RGB")
+    box = section.bounding_box()
+    assert abs(image.width - box["width"]) <= 2 and image.height >= 150
+    grey = image.convert("L")
+    dark = sum(grey.histogram()[:120]) / (image.width * image.height)
+    assert 0.01 < dark < 0.4, dark  # text on a light card
+    pixels = image.tobytes()
+    blue = sum(1 for i in range(0, len(pixels), 3)
+               if abs(pixels[i] - 47) < 20 and abs(pixels[i + 1] - 91) < 20
+               and abs(pixels[i + 2] - 234) < 20)
+    assert blue > 2 * 4 * 100, blue  # two cards' 4 px borders, each over 100 px tall
 
 
 def test_content_gaps_page_lists_topics_with_their_accounts(page, dashboard, tmp_path_factory):
