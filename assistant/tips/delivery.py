@@ -86,6 +86,7 @@ class TipHistory:
     role: str | None = None
     created_ms: int | None = None
     first_ms: int | None = None
+    done_kinds: set[str] = field(default_factory=set)  # the types in ``done``
 
     @classmethod
     def from_rows(cls, rows: Iterable[EventRow], categories: Mapping[str, str]) -> TipHistory:
@@ -124,10 +125,16 @@ class TipHistory:
         if kind in _ACTED and subject:
             self.last_acted[subject] = ts
         if kind not in TIP_TYPES or kind == "tip_adopted":
+            self.did([(kind, subject)])
+
+    def did(self, pairs: Iterable[tuple[str, str | None]]) -> None:
+        """Add to what the user did: (event type, subject) pairs."""
+        for kind, subject in pairs:
             self.done.add((kind, subject))
+            self.done_kinds.add(kind)
 
     def adopted(self, tip: Tip) -> bool:
-        return any(tip.adopted_by(kind, subject) for kind, subject in self.done)
+        return tip.adopted_in(self.done, self.done_kinds)
 
     def last_shown(self) -> int | None:
         return max((ts for shows in self.shown.values() for ts, _ in shows), default=None)

@@ -52,6 +52,16 @@ class Tip:
     category: str
     priority: str
 
+    def adopted_in(self, done: set[tuple[str, str | None]], kinds: set[str]) -> bool:
+        """Whether ``done`` (every (type, subject) a user did; ``kinds``: their types) holds
+        this tip's adoption."""
+        if ("tip_adopted", self.id) in done:
+            return True
+        if self.adoption is None:
+            return False
+        kind, wanted = self.adoption
+        return kind in kinds if wanted is None else (kind, wanted) in done
+
     def adopted_by(self, event_type: str, subject: str | None) -> bool:
         if event_type == "tip_adopted":
             return subject == self.id

@@ -28,6 +28,7 @@ from assistant.tips.delivery import (
     decide,
 )
 from assistant.tips.library import Tip, TipError, tip_from_metadata, tip_steps
+from assistant.tips.triggers import Trigger, last_firings
 
 __all__ = ["TipService", "tips_from_documents"]
 
@@ -54,6 +55,7 @@ class _KbTips:
     generation: int
     tips: list[Tip]
     categories: dict[str, str]
+    triggers: dict[str, Trigger]  # tip id → its trigger, for the tips that have one
     lookback_ms: int  # how far back a trigger can look, deferral included
 
 
@@ -95,15 +97,12 @@ class TipService:
                               types=[*TIP_TYPES, "user_updated"]),
             loaded.categories,
         )
-        history.done = self._events.done_by(tenant, user_id)
+        history.did(self._events.done_by(tenant, user_id))
         recent = list(self._events.rows(
             tenant, account_id=account_id, user_id=user_id,
             since_ms=now_ms - loaded.lookback_ms,
         ))
-        fired = {
-            tip.id: tip.trigger.last_fired(r for r in recent if r.ts_ms <= now_ms)
-            for tip in loaded.tips if tip.trigger is not None
-        }
+        fired = last_firings(loaded.triggers, (r for r in recent if r.ts_ms <= now_ms))
         config = self._configs.get(tenant)
         decision = decide(
             loaded.tips, history, fired, tenant=tenant, user_id=user_id,
@@ -133,6 +132,7 @@ class TipService:
         lookback = max(windows, default=timedelta(0)) + timedelta(days=DEFER_DAYS)
         loaded = _KbTips(
             generation, tips, {t.id: t.category for t in tips},
+            {t.id: t.trigger for t in tips if t.trigger is not None},
             int(lookback.total_seconds() * 1000),
         )
         with self._lock:

@@ -22,12 +22,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 from assistant.clock import DAY_MS
 from assistant.events.model import EVENT_TYPES, EventRow
 
-__all__ = ["Trigger", "TriggerError", "parse_duration", "parse_trigger"]
+__all__ = ["Trigger", "TriggerError", "last_firings", "parse_duration", "parse_trigger"]
 
 _NAME = r"[A-Za-z0-9_][\w.:/-]{0,99}"
 _COUNT = re.compile(
@@ -69,10 +70,16 @@ class Trigger:
     streak_days: int | None = None
     same: str | None = None
 
-    @property
+    @cached_property
     def event_type(self) -> str:
         """The engagement-log type the trigger counts."""
         return self.event if self.event in EVENT_TYPES else "feature_used"
+
+    @cached_property
+    def key(self) -> tuple[str, str | None]:
+        """Where ``last_firings`` files the events this trigger counts: (type, feature) for
+        a feature, (type, None) for every event of a type."""
+        return (self.event_type, self.event if self.event_type == "feature_used" else None)
 
     @property
     def lookback(self) -> timedelta:
@@ -117,6 +124,19 @@ class Trigger:
             if times[i] - times[i - self.count + 1] < span:
                 return times[i]
         return None
+
+
+def last_firings(
+    triggers: Mapping[str, Trigger], rows: Iterable[EventRow]
+) -> dict[str, int | None]:
+    """``Trigger.last_fired`` of each trigger (by name) over the same rows, filing the rows by
+    what they are once instead of scanning them once per trigger (a thousand tips)."""
+    filed: dict[tuple[str, str | None], list[EventRow]] = defaultdict(list)
+    for row in rows:
+        filed[(row.type, row.subject)].append(row)
+        filed[(row.type, None)].append(row)
+    return {name: trigger.last_fired(filed.get(trigger.key, ()))
+            for name, trigger in triggers.items()}
 
 
 def _last_streak(times: list[int], days: int) -> int | None:

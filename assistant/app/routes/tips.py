@@ -54,12 +54,17 @@ async def next_tip(
     else:
         caller.require("admin", "agent", "csm")
         dry_run = dry_run or caller.role != "admin"
-    if not user_id or not account_id:
-        raise LearnloopError(ErrorCode.invalid_input, "user_id and account_id are required")
     user, account, record = user_id, account_id, not dry_run
 
     def decide() -> tuple[str, dict[str, Any]]:
         name = kb or _first_with_tips(tips, caller.tenant)
+        tips.tips(caller.tenant, name)  # an unknown knowledge base is a 404 before all else
+        if not user or not account:
+            raise LearnloopError(
+                ErrorCode.invalid_input,
+                "the user token names no account" if caller.is_end_user
+                else "user_id and account_id are required",
+            )
         return name, tips.next_tip(
             caller.tenant, name, user_id=user, account_id=account, session_id=session_id,
             now=now, user_role=caller.user_role, locale=caller.locale, record=record,
