@@ -6,12 +6,14 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from assistant.access.tenant_config import PLAY_NAMES
 from assistant.cli.demo import seed_demo
 from assistant.health.scoring import SIGNAL_CODES, AccountHealth
+from assistant.insights.tip_effectiveness import tips_report
 from assistant.knowledge.base import Knowledge
 from assistant.services import Services
 
@@ -19,8 +21,8 @@ NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def healths(sample_knowledge: Knowledge, tmp_path_factory: pytest.TempPathFactory
-            ) -> list[AccountHealth]:
+def seeded(sample_knowledge: Knowledge, tmp_path_factory: pytest.TempPathFactory
+           ) -> tuple[list[AccountHealth], dict[str, Any]]:
     data_dir: Path = tmp_path_factory.mktemp("demo-seed")
     settings = sample_knowledge.settings.model_copy(
         update={"data_dir": data_dir, "database_url": None}
@@ -29,9 +31,29 @@ def healths(sample_knowledge: Knowledge, tmp_path_factory: pytest.TempPathFactor
     try:
         seed_demo(replace(services.chat, learning=None), "sample", NOW,
                   configs=services.tenant_configs)
-        return services.health.recompute("default", NOW)
+        tips = tips_report(services.event_log, services.tips.tips("default", "sample"),
+                           "default", NOW, days=120)
+        return services.health.recompute("default", NOW), tips
     finally:
         services.close()
+
+
+@pytest.fixture(scope="module")
+def healths(seeded: tuple[list[AccountHealth], dict[str, Any]]) -> list[AccountHealth]:
+    return seeded[0]
+
+
+def test_tips_have_shown_dismissed_and_adopted_histories_and_a_holdout(seeded):
+    report = seeded[1]["tips"]
+    assert len(report) >= 10
+    total = {key: sum(t[key] for t in report)
+             for key in ("eligible", "eligible_holdout", "shown", "clicked", "dismissed")}
+    assert all(total.values()), total
+    assert 0.03 < total["eligible_holdout"] / total["eligible"] < 0.2  # about 10 % held out
+    adopted = sum(t["adoption"]["shown"]["adopted"] for t in report)
+    held_adopted = sum(t["adoption"]["holdout"]["adopted"] for t in report)
+    assert adopted > 0 and held_adopted >= 0
+    assert any(t["lift"] is not None for t in report)
 
 
 def test_every_signal_code_shows_on_some_demo_account(healths):
