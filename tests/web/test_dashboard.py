@@ -88,6 +88,8 @@ def story(now: datetime) -> list[Event]:
                 add("article_viewed", "acme", user, at + timedelta(minutes=5),
                     article_id="articles/how-to/tags.md")
             if (back + n) % 6 == 0:
+                add("tip_eligible", "acme", user, at + timedelta(minutes=6),
+                    tip_id="tips/save-your-weekly-filter.md", holdout=False)
                 add("tip_shown", "acme", user, at + timedelta(minutes=6),
                     tip_id="tips/save-your-weekly-filter.md")
                 add("tip_clicked", "acme", user, at + timedelta(minutes=7),
@@ -111,6 +113,9 @@ def story(now: datetime) -> list[Event]:
             if (back + n) % 9 == 0:
                 add("article_viewed", "birch", user, at + timedelta(minutes=2),
                     article_id="articles/getting-started/tasks-basics.md")
+    for user in birch[:2]:  # the same tip fired for two users the tips holdout keeps out
+        add("tip_eligible", "birch", user, day(40), tip_id="tips/save-your-weekly-filter.md",
+            holdout=True)
     for k in range(3):
         add("support_ticket", "birch", birch[k], day(4 + 7 * k), ticket_id=f"B-{k}",
             subject="export fails")
@@ -483,6 +488,25 @@ def test_content_gaps_page_lists_topics_with_their_accounts(page, dashboard, tmp
     shots.mkdir(exist_ok=True)
     page.screenshot(path=str(shots / "accounts.png"), full_page=True)
     shows_content(shots / "accounts.png", 1280)
+
+
+def test_tips_page_shows_engagement_and_adoption_against_the_holdout(
+        page, dashboard, tmp_path_factory):
+    sign_in(page, dashboard, where="#/tips?days=90")
+    row = page.locator('table.tips tr.tip[data-tip="tips/save-your-weekly-filter.md"]')
+    expect(row).to_be_visible()
+    [api] = [t for t in dashboard.api("/v1/insights/tips?days=90")["tips"]
+             if t["tip_id"] == "tips/save-your-weekly-filter.md"]
+    assert (api["shown"], api["eligible_holdout"]) == (5, 2)
+    assert row.locator("td.shown").inner_text() == "5"
+    assert "2 held out" in row.locator("td.eligible").inner_text()
+    assert row.locator("td.engagement").inner_text().split() == ["100", "%", "excellent"]
+    assert api["adoption"]["holdout"]["adopted"] == 0 and api["adoption"]["shown"]["adopted"] > 0
+    assert "pts" in row.inner_text()
+    expect(page.locator("nav a.active")).to_have_text("Tips")
+    shots = tmp_path_factory.mktemp(SCREENSHOTS)
+    page.screenshot(path=str(shots / "tips.png"), full_page=True)
+    shows_content(shots / "tips.png", page.viewport_size["width"])
 
 
 def test_a_wrong_or_unfit_key_is_refused_with_a_clear_message(page, dashboard):
