@@ -14,7 +14,8 @@ eligible  the tip's trigger fired in the last 14 days and after the tip was last
           never before month 3), its audience the user's role, its plans the account's plan;
           what it teaches is not adopted yet.
 hidden    a dismissed tip stays hidden 30 days; "not like this" (scope ``category``) hides
-          the tip's category from then on.
+          the tip's category from then on; a tip the user clicked or answered is not offered
+          again, nor one already shown twice (no nagging).
 spacing   at least the tenant's spacing (2 days by default) between two tips shown to a
           user; a ``high`` priority tip may skip it, never the session cap. A tip kept back
           by spacing is deferred, not dropped: its firing counts for 14 days.
@@ -47,6 +48,7 @@ __all__ = [
 DISMISS_DAYS = 30
 PAUSE_DAYS = 30
 DEFER_DAYS = 14
+MAX_SHOWS = 2  # a tip shown this often without being taken up is not offered again
 # Tip events a user's history is built from (besides the adoption events of the tips).
 TIP_TYPES = ("tip_shown", "tip_clicked", "tip_dismissed", "tip_feedback", "tip_adopted",
              "tip_eligible")
@@ -78,6 +80,7 @@ class TipHistory:
 
     shown: dict[str, list[tuple[int, str | None]]] = field(default_factory=dict)
     last_acted: dict[str, int] = field(default_factory=dict)
+    engaged: set[str] = field(default_factory=set)  # tips clicked, answered or adopted
     dismissed: dict[str, int] = field(default_factory=dict)
     hidden_categories: dict[str, int] = field(default_factory=dict)
     paused_at: int | None = None
@@ -124,6 +127,8 @@ class TipHistory:
                 self.created_ms = created
         if kind in _ACTED and subject:
             self.last_acted[subject] = ts
+            if kind != "tip_dismissed":
+                self.engaged.add(subject)
         if kind not in TIP_TYPES or kind == "tip_adopted":
             self.did([(kind, subject)])
 
@@ -213,6 +218,10 @@ def decide(
             hidden.append(f"dismissed until {_iso(dismissed + DISMISS_DAYS * DAY_MS)}")
         elif item.tip.category in history.hidden_categories:
             hidden.append(f"not like this: category '{item.tip.category}' hidden")
+        elif item.tip.id in history.engaged:
+            hidden.append(f"already taken up: tip '{item.tip.id}' was clicked or answered")
+        elif len(history.shown.get(item.tip.id, ())) >= MAX_SHOWS:
+            hidden.append(f"retired: tip '{item.tip.id}' was shown {MAX_SHOWS} times already")
         else:
             candidates.append(item)
     if not candidates:

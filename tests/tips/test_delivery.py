@@ -130,6 +130,24 @@ def test_a_dismissed_tip_stays_hidden_30_days_even_when_its_trigger_fires_again(
     assert back.tip is not None and back.tip.id == "bulk-import"
 
 
+def test_a_tip_taken_up_or_shown_twice_is_not_offered_again():
+    log = Log(tip("bulk-import"))
+    for week in range(3):  # the behaviour recurs weekly; the user never responds
+        log.add(*burst(NOW + timedelta(days=7 * week)))
+        log.next(f"s{week}", NOW + timedelta(days=7 * week, hours=1))
+    shows = [r for r in log.rows if r.type == "tip_shown"]
+    assert len(shows) == 2
+    assert log.next("s9", NOW + timedelta(days=14, hours=2)).reason == (
+        "retired: tip 'bulk-import' was shown 2 times already")
+    clicked = Log(tip("bulk-import"))
+    clicked.add(*burst(NOW))
+    clicked.next("s1", NOW + timedelta(hours=1))
+    clicked.add(row("tip_clicked", NOW + timedelta(hours=1), "bulk-import"))
+    clicked.add(*burst(NOW + timedelta(days=7)))
+    assert clicked.next("s2", NOW + timedelta(days=7, hours=1)).reason.startswith(
+        "already taken up")
+
+
 def test_not_like_this_hides_the_category_and_pause_hides_every_tip_for_30_days():
     log = Log(tip("bulk-import", category="contacts"),
               tip("dedupe", trigger="contact_merged >= 2 within 7d", feature="contacts.dedupe",
