@@ -28,6 +28,7 @@ from assistant.knowledge.base import Knowledge
 from assistant.learning.service import LearningService
 from assistant.settings import Settings
 from assistant.storage.database import Database, open_database
+from assistant.tips.service import TipService
 
 __all__ = ["Services"]
 
@@ -112,12 +113,17 @@ class Services:
         return LearningService(self.knowledge, self.event_log)
 
     @cached_property
+    def tips(self) -> TipService:
+        return TipService(self.knowledge, self.event_log, self.tenant_configs)
+
+    @cached_property
     def health(self) -> HealthService:
         return HealthService(
             self.event_log,
             HealthSnapshots(self.database),
             KnowledgeFactsCache(self.knowledge),
             self.settings.health_weights,
+            plays=lambda tenant: self.tenant_configs.get(tenant).plays,
         )
 
     @cached_property
@@ -135,8 +141,10 @@ class Services:
         """Build every part a request may need and load the models, so that the first
         question is answered without loading anything."""
         self.knowledge.warm_up()
-        for part in ("access", "tenant_configs", "origin_policy", "rate_limiter", "chat",
-                     "health", "content_gaps", "handoff"):
+        for part in (
+            "access", "tenant_configs", "origin_policy", "rate_limiter", "chat", "tips",
+            "health", "content_gaps", "handoff",
+        ):
             getattr(self, part)
 
     def close(self) -> None:

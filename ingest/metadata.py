@@ -6,6 +6,7 @@ from typing import Any
 
 from assistant.knowledge.documents import AUDIENCES, LEVELS, Document, ParseError, Section
 from assistant.language import detect_document_language
+from assistant.tips.library import TipError, tip_from_metadata
 from assistant.urls import is_web_address
 from ingest.titles import title_from_path
 
@@ -93,6 +94,14 @@ def document_from_metadata(
     industry = _text(meta, "industry")
     if industry:
         extra["industry"] = industry
+    if kind == "tip":  # a tip whose trigger cannot be read would never be delivered
+        try:
+            tip_from_metadata(
+                default_id, title, extra, feature=_text(meta, "feature"), level=None,
+                audience=None, url=None, locale=locale, tags=_tags(meta),
+            )
+        except TipError as exc:
+            raise ParseError(f"tip: {exc}") from None
     return Document(
         id=_text(meta, "id") or default_id,
         title=title,

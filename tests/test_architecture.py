@@ -22,6 +22,7 @@ LAYERS = (
     "assistant.answering",
     "assistant.events",
     "assistant.learning",
+    "assistant.tips",
     "assistant.health",
     "assistant.insights",
     "assistant.chat",

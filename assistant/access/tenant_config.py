@@ -10,8 +10,9 @@ anything gets the defaults. Changed with ``learnloop tenant update ID …`` or b
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
@@ -19,7 +20,16 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.storage.database import Database
 
-__all__ = ["TenantConfig", "TenantConfigs", "normalize_origin"]
+__all__ = ["PLAY_NAMES", "PlayName", "PlaysConfig", "TenantConfig", "TenantConfigs",
+           "normalize_origin"]
+
+# The customer-success plays health can name (DESIGN "Playbooks"), in the order they are
+# listed; the rules that choose them are in ``assistant.health.plays``.
+PlayName = Literal["activation", "dormant_win_back", "feature_launch", "power_user"]
+PLAY_NAMES: tuple[PlayName, ...] = get_args(PlayName)
+MAX_LAUNCH_FEATURES = 20
+MAX_PREREQUISITES = 10
+_FEATURE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}")
 
 _MIGRATIONS = ("""
 CREATE TABLE IF NOT EXISTS tenant_config (
@@ -40,6 +50,55 @@ def normalize_origin(value: str) -> str:
     host = parts.hostname.lower()
     host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
     return f"{parts.scheme}://{host}{port}"
+
+
+class PlaysConfig(BaseModel):
+    """Which plays a tenant runs and the few numbers that choose them."""
+
+    model_config = {"extra": "forbid"}
+
+    disabled: list[PlayName] = Field(
+        default_factory=list, description="Plays never named for this tenant's accounts."
+    )
+    launch_features: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Newly launched feature → the features that are its prerequisites "
+        "(may be empty): accounts that read or ask about it, or use a prerequisite, but do "
+        "not use it get the feature_launch play.",
+    )
+    win_back_days: int = Field(
+        default=14, ge=1, le=365, description="No login for this many days: dormant win-back."
+    )
+    activation_min_progress: int = Field(
+        default=60, ge=0, le=100, description="A new account with fewer than this percent of "
+        "the path steps due by its tenure done is behind its milestones."
+    )
+    power_user_min_score: int = Field(
+        default=80, ge=0, le=100, description="Health score from which a mature power account "
+        "gets the power-user play."
+    )
+
+    @field_validator("disabled")
+    @classmethod
+    def _disabled(cls, value: list[PlayName]) -> list[PlayName]:
+        return [p for p in PLAY_NAMES if p in value]
+
+    @field_validator("launch_features")
+    @classmethod
+    def _launches(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        if len(value) > MAX_LAUNCH_FEATURES:
+            raise ValueError(f"at most {MAX_LAUNCH_FEATURES} launched features")
+        cleaned: dict[str, list[str]] = {}
+        for feature, prerequisites in value.items():
+            for name in (feature, *prerequisites):
+                if not _FEATURE_ID.fullmatch(name):
+                    raise ValueError(f"{name!r} is not a feature id (like reports.schedule)")
+            if feature in prerequisites:
+                raise ValueError(f"{feature!r} cannot be its own prerequisite")
+            if len(prerequisites) > MAX_PREREQUISITES:
+                raise ValueError(f"{feature!r}: at most {MAX_PREREQUISITES} prerequisites")
+            cleaned[feature] = sorted(set(prerequisites))
+        return dict(sorted(cleaned.items()))
 
 
 class TenantConfig(BaseModel):
@@ -67,6 +126,10 @@ class TenantConfig(BaseModel):
         default_factory=dict,
         description="Segment-style track event name → Learnloop event type, or "
         "'feature:<feature id>' for a feature_used event.",
+    )
+    plays: PlaysConfig = Field(
+        default_factory=PlaysConfig,
+        description="Customer-success plays named in account health (see PlaysConfig).",
     )
 
     @field_validator("allowed_origins")

@@ -27,6 +27,7 @@ from assistant.knowledge.base import Knowledge
 from assistant.learning.service import LearningService
 from assistant.services import Services
 from assistant.settings import Settings
+from assistant.tips.service import TipService
 
 __all__ = [
     "AccessDep",
@@ -42,6 +43,7 @@ __all__ = [
     "NowDep",
     "SettingsDep",
     "TenantConfigsDep",
+    "TipsDep",
     "get_caller",
     "get_now",
     "get_services",
@@ -104,6 +106,10 @@ def get_health(services: ServicesDep) -> HealthService:
 
 def get_content_gaps(services: ServicesDep) -> ContentGapService:
     return services.content_gaps
+
+
+def get_tips(services: ServicesDep) -> TipService:
+    return services.tips
 
 
 def get_chat(services: ServicesDep) -> ChatParts:
@@ -170,4 +176,5 @@ LearningDep = Annotated[LearningService, Depends(get_learning)]
 HealthDep = Annotated[HealthService, Depends(get_health)]
 ContentGapsDep = Annotated[ContentGapService, Depends(get_content_gaps)]
 ChatDep = Annotated[ChatParts, Depends(get_chat)]
+TipsDep = Annotated[TipService, Depends(get_tips)]
 CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -26,6 +26,8 @@ from assistant.app.routes.insights import router as insights_router
 from assistant.app.routes.learning import router as learning_router
 from assistant.app.routes.openai import router as openai_router
 from assistant.app.routes.search import router as search_router
+from assistant.app.routes.segment import router as segment_router
+from assistant.app.routes.tips import router as tips_router
 from assistant.bundled import WEB_DIR
 from assistant.clock import Clock, utc_now
 from assistant.errors import ErrorCode, LearnloopError
@@ -105,6 +107,8 @@ def create_app(
     app.include_router(openai_router)
     app.include_router(health_router)
     app.include_router(learning_router)
+    app.include_router(tips_router)
+    app.include_router(segment_router)
 
     @app.get("/", include_in_schema=False)
     async def chat_page() -> HTMLResponse:

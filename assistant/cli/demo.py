@@ -3,8 +3,13 @@
 Four behaviour cohorts over 24 accounts and about 150 users — power, casual, at-risk
 (usage and learning fall away in the last month while tickets pile up, renewal is near)
 and dormant (gone quiet weeks ago) — with logins, feature use, support tickets, NPS,
-articles read, tips shown and acted on, learning-path steps, and questions asked through
-the real chat service (so answers, declines and content gaps are the assistant's own).
+articles read, learning-path steps, and questions asked through the real chat service (so
+answers, declines and content gaps are the assistant's own). Tips fire for users as they
+work: each is recorded as eligible; the tenant's holdout users never see it, the others see
+it and click, dismiss or answer it, and some adopt what it teaches — more often after
+seeing it, so the tips insight has a lift to show.
+The default tenant gets a launched feature (``LAUNCHED``) unless it already has one, and one
+casual account reads about it, so every play of account health has an account to show it.
 
 Everything is seeded from a fixed random seed and every event id is deterministic, so a
 second run stores nothing twice. Times are relative to the moment of seeding.
@@ -14,18 +19,22 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from assistant.access.registry import DEFAULT_TENANT, Caller
+from assistant.access.tenant_config import TenantConfigs
 from assistant.chat.turns import ChatParts, ChatTurn
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.events.log import EventLog
 from assistant.events.model import Event
 from assistant.knowledge.base import Knowledge
 from assistant.knowledge.catalog import DocumentRow
+from assistant.tips.delivery import holdout_bucket
+from assistant.tips.library import Tip
+from assistant.tips.service import tips_from_documents
 
 __all__ = ["SeedReport", "seed_demo"]
 
@@ -38,6 +47,10 @@ _COMPANIES = [
     "Tidewater Shipping", "Umbra Games", "Violet Bakery", "Willow Architects", "Yarrow Farms",
 ]
 _COHORTS = ["power"] * 6 + ["casual"] * 8 + ["at_risk"] * 6 + ["dormant"] * 4
+# The feature "just launched" for the feature-launch play (with its prerequisite), and the
+# casual account whose users have been reading about it.
+LAUNCHED = {"reports.schedule": ["dashboards.create"]}
+_LAUNCH_READERS = "acct-07"
 _FIRST = ["Ana", "Ben", "Chen", "Dara", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jo", "Kai",
           "Lena", "Mo", "Nia", "Omar", "Pia", "Quinn", "Ravi", "Sofia", "Tom", "Uma", "Vik"]
 # Questions customers type, answerable from the sample help center …
@@ -84,7 +97,7 @@ class _User:
 @dataclass
 class _Content:
     articles: list[DocumentRow]
-    tips: list[DocumentRow]
+    tips: list[Tip]
     features: list[str]
     basic_features: list[str]
 
@@ -94,9 +107,11 @@ def seed_demo(
     kb_name: str = "sample",
     now: datetime | None = None,
     seed: int = 7,
+    configs: TenantConfigs | None = None,
 ) -> SeedReport:
     """Fill the default tenant's engagement log (and conversations) with demo history; the
-    questions go through ``chat`` as their users, so the log holds what the service wrote."""
+    questions go through ``chat`` as their users, so the log holds what the service wrote.
+    With ``configs``, the default tenant gets ``LAUNCHED`` if it has no launched feature."""
     knowledge, event_log = chat.knowledge, chat.event_log
     if event_log is None:
         raise ValueError("the demo seed needs chat parts with an event log")
@@ -107,6 +122,10 @@ def seed_demo(
             f"(`learnloop ingest knowledge --kb {kb_name}`)",
         )
     now = (now or datetime.now(UTC)).replace(microsecond=0)
+    if configs is not None and not configs.get(DEFAULT_TENANT).plays.launch_features:
+        plays = configs.get(DEFAULT_TENANT).plays.model_dump()
+        configs.update(DEFAULT_TENANT, plays={**plays, "launch_features": LAUNCHED})
+    holdout_percent = configs.get(DEFAULT_TENANT).tip_holdout_percent if configs else 10
     rng = random.Random(seed)
     content = _content(knowledge, kb_name)
     report = SeedReport()
@@ -117,7 +136,8 @@ def seed_demo(
         users = _users(rng, account, cohort)
         report.accounts += 1
         report.users += len(users)
-        for event in _account_history(rng, account, company, cohort, users, content, now):
+        for event in _account_history(rng, account, company, cohort, users, content, now,
+                                      holdout_percent):
             if event.type == "question_asked":  # asked through the chat service below
                 questions.append((account, str(event.user_id),
                                   str(event.properties["question"]), event.ts))
@@ -141,7 +161,7 @@ def _flush(event_log: EventLog, batch: list[Event], report: SeedReport) -> None:
 def _content(knowledge: Knowledge, kb_name: str) -> _Content:
     documents = knowledge.get(kb_name).catalog.documents()
     articles = [d for d in documents if d.kind == "article" and d.locale.startswith("en")]
-    tips = [d for d in documents if d.kind == "tip"]
+    tips = tips_from_documents(documents)
     features = sorted({d.feature for d in documents if d.feature})
     basic = sorted({d.feature for d in documents if d.feature and d.level == "beginner"})
     return _Content(articles, tips, features, basic or features[:5])
@@ -161,7 +181,7 @@ def _users(rng: random.Random, account: str, cohort: str) -> list[_User]:
 
 def _account_history(
     rng: random.Random, account: str, company: str, cohort: str, users: list[_User],
-    content: _Content, now: datetime,
+    content: _Content, now: datetime, holdout_percent: int,
 ) -> Iterator[Event]:
     serial = iter(range(10**9))
 
@@ -188,6 +208,7 @@ def _account_history(
         yield event("user_updated", user.id, joined, role=user.role,
                     created_at=joined.date().isoformat(),
                     locale="es-ES" if rng.random() < 0.15 else "en-US")
+    offered: dict[str, set[str]] = {u.id: set() for u in users}
     day = start
     while day < now:
         days_ago = (now - day).days
@@ -213,12 +234,10 @@ def _account_history(
                             article_id=article.id)
             if rng.random() < activity["learn"] / 2 and content.tips:
                 tip = rng.choice(content.tips)
-                yield event("tip_shown", user.id, at + timedelta(minutes=4), tip_id=tip.id)
-                if rng.random() < (0.5 if cohort == "power" else 0.25):
-                    yield event("tip_clicked", user.id, at + timedelta(minutes=5), tip_id=tip.id)
-                elif rng.random() < 0.3:
-                    yield event("tip_dismissed", user.id, at + timedelta(minutes=5),
-                                tip_id=tip.id)
+                if tip.id not in offered[user.id]:  # a tip fires once per user in the story
+                    offered[user.id].add(tip.id)
+                    held = holdout_bucket(DEFAULT_TENANT, user.id) < holdout_percent
+                    yield from _tip_story(event, rng, user.id, tip, at, now, cohort, held)
             if rng.random() < activity["ask"]:
                 pool = _GAP_QUESTIONS if rng.random() < 0.25 else _QUESTIONS
                 yield event("question_asked", user.id, at + timedelta(minutes=6),
@@ -239,6 +258,11 @@ def _account_history(
     if outcome:
         yield event("account_updated", None, now - timedelta(days=rng.randint(10, 60)),
                     status=outcome)
+    if account == _LAUNCH_READERS:  # two users read up on the launched feature this week
+        guides = [a for a in content.articles if a.feature in LAUNCHED]
+        for n, (user, guide) in enumerate(zip(users[:2], guides * 2, strict=False)):
+            yield event("article_viewed", user.id, now - timedelta(days=2 + n, hours=3),
+                        article_id=guide.id)
     for user in rng.sample(users, min(3, len(users))):
         score = {"power": rng.randint(9, 10), "casual": rng.randint(7, 8),
                  "at_risk": rng.randint(2, 6), "dormant": rng.randint(5, 7)}[cohort]
@@ -247,6 +271,38 @@ def _account_history(
                              else rng.randint(5, 40))
         if at > now - timedelta(days=user.joined_day):
             yield event("nps_response", user.id, at, score=score)
+
+
+def _tip_story(
+    event: Callable[..., Event], rng: random.Random, user: str, tip: Tip, at: datetime,
+    now: datetime, cohort: str, held: bool,
+) -> Iterator[Event]:
+    """A tip's trigger fired for ``user`` at ``at``: recorded as eligible; a holdout user sees
+    nothing, the others see it and click, dismiss or answer it; some adopt what it teaches
+    within ten days, more often after seeing (and most after clicking) it."""
+    yield event("tip_eligible", user, at + timedelta(minutes=4), tip_id=tip.id, holdout=held,
+                fired_at=at.isoformat())
+    adopt = 0.12
+    if not held:
+        yield event("tip_shown", user, at + timedelta(minutes=4), tip_id=tip.id,
+                    session_id=f"{user}-{at.date().isoformat()}")
+        adopt = 0.2
+        if rng.random() < (0.5 if cohort == "power" else 0.25):
+            yield event("tip_clicked", user, at + timedelta(minutes=5), tip_id=tip.id)
+            adopt = 0.45
+        elif rng.random() < 0.3:
+            scope = "category" if rng.random() < 0.2 else "tip"
+            yield event("tip_dismissed", user, at + timedelta(minutes=5), tip_id=tip.id,
+                        scope=scope)
+            adopt = 0.05
+        elif rng.random() < 0.3:
+            yield event("tip_feedback", user, at + timedelta(minutes=5), tip_id=tip.id,
+                        feedback=rng.choice(["helpful_not_tried", "not_relevant", "unclear"]))
+    adopted_at = at + timedelta(days=rng.uniform(0.1, 10))
+    if tip.adoption and tip.adoption[0] == "feature_used" and tip.adoption[1] and (
+        adopted_at < now and rng.random() < adopt
+    ):
+        yield event("feature_used", user, adopted_at, feature=tip.adoption[1])
 
 
 def _activity(cohort: str, days_ago: int) -> dict[str, Any]:

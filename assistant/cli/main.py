@@ -421,6 +421,32 @@ def tenant_update(
             help="Map a tracked event: 'Name=event_type' or 'Name=feature:<feature id>'.",
         ),
     ] = None,
+    launch_feature: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--launch-feature",
+            help="A launched feature for the feature_launch play, with its prerequisites if "
+            "any: 'reports.schedule' or 'reports.schedule=dashboards.create,filters.save'.",
+        ),
+    ] = None,
+    remove_launch_feature: Annotated[
+        list[str] | None,
+        typer.Option("--remove-launch-feature", help="A feature no longer in launch."),
+    ] = None,
+    disable_play: Annotated[
+        list[str] | None, typer.Option("--disable-play", help="A play never to name (repeat).")
+    ] = None,
+    enable_play: Annotated[
+        list[str] | None, typer.Option("--enable-play", help="A disabled play to name again.")
+    ] = None,
+    play_threshold: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--play-threshold",
+            help="'win_back_days=N', 'activation_min_progress=PERCENT' or "
+            "'power_user_min_score=SCORE'.",
+        ),
+    ] = None,
 ) -> None:
     """Change a tenant's settings; prints the whole configuration after the change."""
     import json
@@ -457,11 +483,44 @@ def tenant_update(
                     )
                 mapping[name.strip()] = target.strip()
             changes["track_events"] = mapping
+        if launch_feature or remove_launch_feature or disable_play or enable_play \
+                or play_threshold:
+            changes["plays"] = _plays_changes(
+                current.plays.model_dump(), launch_feature or [], remove_launch_feature or [],
+                disable_play or [], enable_play or [], play_threshold or [],
+            )
         config = configs.update(tenant_id, **changes) if changes else current
     except LearnloopError as exc:
         _fail(exc.message)
         return
     typer.echo(json.dumps(config.model_dump(), indent=2))
+
+
+def _plays_changes(
+    plays: dict[str, Any], launch: list[str], remove: list[str], disable: list[str],
+    enable: list[str], thresholds: list[str],
+) -> dict[str, Any]:
+    """The tenant's plays settings with the flags applied (validated by ``TenantConfig``)."""
+    from assistant.access.tenant_config import PLAY_NAMES, PlaysConfig
+
+    launches = {f: p for f, p in plays["launch_features"].items() if f not in remove}
+    for item in launch:
+        feature, _, prerequisites = item.partition("=")
+        launches[feature.strip()] = [p.strip() for p in prerequisites.split(",") if p.strip()]
+    unknown = sorted(set(enable) - set(PLAY_NAMES))
+    if unknown:
+        raise LearnloopError(ErrorCode.invalid_input, f"--enable-play {', '.join(unknown)}: "
+                             f"plays are {', '.join(PLAY_NAMES)}")
+    disabled = [p for p in plays["disabled"] if p not in enable] + disable
+    changed = {**plays, "launch_features": launches, "disabled": disabled}
+    numbers = [name for name, f in PlaysConfig.model_fields.items() if f.annotation is int]
+    for item in thresholds:
+        name, _, value = item.partition("=")
+        if name.strip() not in numbers or not value.strip().lstrip("-").isdigit():
+            raise LearnloopError(ErrorCode.invalid_input, f"--play-threshold {item!r}: write "
+                                 f"NAME=INTEGER with NAME one of {', '.join(numbers)}")
+        changed[name.strip()] = int(value)
+    return changed
 
 
 @tenant_app.command("show")
@@ -626,7 +685,8 @@ def demo_seed(
         _check_tenant("default")
         services = _services()
         # Questions are asked as their users, without next steps (nothing reads them).
-        report = seed_demo(replace(services.chat, learning=None), kb, services.clock())
+        report = seed_demo(replace(services.chat, learning=None), kb, services.clock(),
+                           configs=services.tenant_configs)
         if report.events:  # score each of the 120 days as it was, so trends have a history
             services.health.backfill("default", services.clock(), days=120)
     except LearnloopError as exc:

@@ -235,12 +235,43 @@ class EventLog:
         )
         return [r[0] for r in rows]
 
+    def joined_account(self, tenant: str, user_id: str) -> str | None:
+        """The account of the user's latest ``account_updated`` sent with their user id (a
+        Segment ``group`` call: "this user belongs to that account"), or None."""
+        row = self.db.fetchone(
+            "SELECT account_id FROM events WHERE tenant = ? AND user_id = ? "
+            "AND type = 'account_updated' ORDER BY ts_ms DESC, seq DESC LIMIT 1",
+            (tenant, user_id),
+        )
+        return str(row[0]) if row else None
+
     def has_account(self, tenant: str, account_id: str) -> bool:
         row = self.db.fetchone(
             "SELECT 1 FROM events WHERE tenant = ? AND account_id = ? LIMIT 1",
             (tenant, account_id),
         )
         return row is not None
+
+    def known_ids(self, tenant: str, ids: Sequence[str], sender: str = HOST) -> set[str]:
+        """Which of ``ids`` this sender already used."""
+        known: set[str] = set()
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            chunk = list(ids[start:start + _LOOKUP_CHUNK])
+            rows = self.db.fetchall(
+                f"SELECT id FROM events WHERE tenant = ? AND sender = ? AND id IN "
+                f"({', '.join('?' for _ in chunk)})",
+                (tenant, sender, *chunk),
+            )
+            known.update(r[0] for r in rows)
+        return known
+
+    def done_by(self, tenant: str, user_id: str) -> set[tuple[str, str | None]]:
+        """Every (type, subject) a user has in the log, once each: what they ever did."""
+        rows = self.db.fetchall(
+            "SELECT DISTINCT type, subject FROM events WHERE tenant = ? AND user_id = ?",
+            (tenant, user_id),
+        )
+        return {(r[0], r[1]) for r in rows}
 
     def count(self, tenant: str | None = None) -> int:
         if tenant is None:

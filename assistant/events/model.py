@@ -51,6 +51,8 @@ _SPECS: dict[str, _Spec] = {
     "tip_dismissed": ({"tip_id": str}, "tip_id"),
     "tip_feedback": ({"tip_id": str, "feedback": str}, "tip_id"),
     "tip_adopted": ({"tip_id": str}, "tip_id"),
+    # recorded by the tips engine: the user qualified for the tip (holdout users too)
+    "tip_eligible": ({"tip_id": str}, "tip_id"),
     "path_step_completed": ({"path_id": str, "ref": str}, "ref"),
     "handoff_requested": ({}, None),
     # sent by the host product
@@ -65,6 +67,8 @@ EVENT_TYPES: tuple[str, ...] = tuple(_SPECS)
 # Facts about the account as a whole: no user needed.
 ACCOUNT_EVENT_TYPES = frozenset({"account_updated"})
 TIP_FEEDBACK = ("helpful_used", "helpful_not_tried", "not_relevant", "unclear")
+# What a dismissal hides: this tip (30 days), tips like it (its category), or all tips.
+TIP_DISMISS_SCOPES = ("tip", "category", "all")
 # Optional properties with a fixed type, checked when present.
 _OPTIONAL: dict[str, dict[str, type | tuple[type, ...]]] = {
     "account_updated": {
@@ -79,6 +83,9 @@ _OPTIONAL: dict[str, dict[str, type | tuple[type, ...]]] = {
     "answer_feedback": {"reason": str},
     # the conversation the user wants a person to pick up (the handoff webhook sends it)
     "handoff_requested": {"session_id": str, "message_id": str},
+    "tip_shown": {"session_id": str},
+    "tip_dismissed": {"scope": str, "category": str},
+    "tip_eligible": {"holdout": bool, "bucket": int, "fired_at": str},
 }
 # Free-text properties a user types, and the most characters each may hold.
 _MAX_CHARS = {"reason": 500}
@@ -260,6 +267,8 @@ def _property_problems(event_type: str, properties: dict[str, Any]) -> list[str]
         problems.append("properties.confidence must be between 0 and 1")
     if event_type == "tip_feedback" and properties.get("feedback") not in TIP_FEEDBACK:
         problems.append(f"properties.feedback must be one of {', '.join(TIP_FEEDBACK)}")
+    if event_type == "tip_dismissed" and properties.get("scope", "tip") not in TIP_DISMISS_SCOPES:
+        problems.append(f"properties.scope must be one of {', '.join(TIP_DISMISS_SCOPES)}")
     score = properties.get("score")
     if event_type == "nps_response" and isinstance(score, int) and not 0 <= score <= 10:
         problems.append("properties.score must be between 0 and 10")

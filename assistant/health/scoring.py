@@ -32,6 +32,8 @@ Model (every number below is a module constant, documented in the README):
   least 5 distinct features in 30 d), casual (the rest)
 - maturity from the account's ``created_at`` (else its first event): new below 30 days,
   growing 30-89 days, mature from 90 days
+- plays (``assistant.health.plays``) from segment, maturity, signals and ``PlayFacts``, with
+  the tenant's ``PlaysConfig``
 """
 
 from __future__ import annotations
@@ -44,8 +46,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
+from assistant.access.tenant_config import PlaysConfig
 from assistant.clock import DAY_MS
 from assistant.events.model import MAX_FUTURE, EventRow
+from assistant.health.plays import MissingStep, Play, PlayFacts, choose_plays
 from assistant.learning.rules import (
     LEARNING_TYPES,
     VIEW_TYPES,
@@ -89,6 +93,8 @@ SIGNAL_CODES = (
     "no_login_14d",
     "tickets_over_5_in_30d",
     "renewal_within_90d",
+    "nps_detractor",
+    "low_feature_adoption",
 )
 
 _FUTURE_MS = int(MAX_FUTURE.total_seconds() * 1000)
@@ -108,6 +114,10 @@ READ_MIN = 2                     # reads of a feature's resources (30 d) for an 
 READ_STRONG_USERS = 3            # medium severity from this many distinct readers
 UNTOUCHED_MEDIUM = 3             # untouched capabilities that make it a medium signal
 RENEWAL_DAYS = 90
+NPS_DETRACTOR_BELOW = 7          # NPS answers 0-6 are detractors
+NPS_DETRACTOR_HIGH = 4           # ... and 0-4 a high-severity one
+LOW_ADOPTION_SHARE = 0.3         # under 30 % of the tracked features used in 30 d
+UNUSED_LISTED = 12               # unused features named in the adoption evidence
 POWER_DAYS_PER_USER = 10.0
 POWER_FEATURES = 5
 AT_RISK_DECLINE = 0.5
@@ -522,6 +532,7 @@ class AccountHealth:
     maturity: Maturity
     tenure_days: int
     renewal_date: date | None
+    plays: list[Play] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -535,6 +546,7 @@ class AccountHealth:
             "maturity": self.maturity,
             "tenure_days": self.tenure_days,
             "renewal_date": self.renewal_date.isoformat() if self.renewal_date else None,
+            "plays": [p.as_dict() for p in self.plays],
         }
 
     def components_json(self) -> str:
@@ -567,10 +579,10 @@ def maturity_of(tenure_days: int) -> Maturity:
 
 def score_accounts(
     acc: HealthAccumulator, facts: KnowledgeFacts, weights: Mapping[str, float] | None = None,
-    account_ids: Iterable[str] | None = None,
+    account_ids: Iterable[str] | None = None, plays: PlaysConfig | None = None,
 ) -> list[AccountHealth]:
     ids = list(account_ids) if account_ids is not None else sorted(acc.accounts)
-    return [score_account(acc.activity(a), facts, acc.now, weights) for a in ids]
+    return [score_account(acc.activity(a), facts, acc.now, weights, plays) for a in ids]
 
 
 def score_account(
@@ -578,6 +590,7 @@ def score_account(
     facts: KnowledgeFacts,
     now: datetime,
     weights: Mapping[str, float] | None = None,
+    plays: PlaysConfig | None = None,
 ) -> AccountHealth:
     ctx = _Context(activity, facts, now)
     weights = validate_weights(weights if weights is not None else DEFAULT_WEIGHTS)
@@ -597,6 +610,10 @@ def score_account(
     score = round_score(raw)
     band = band_of(score)
     signals = ctx.signals(band)
+    segment = ctx.segment()
+    maturity = maturity_of(ctx.tenure_days)
+    plays = plays or PlaysConfig()
+    play_facts = ctx.play_facts(segment, maturity, score, signals, plays)
     return AccountHealth(
         account_id=activity.account_id,
         name=str(activity.fact("name") or activity.account_id),
@@ -605,10 +622,11 @@ def score_account(
         band=band,
         components=components,
         signals=signals,
-        segment=ctx.segment(),
-        maturity=maturity_of(ctx.tenure_days),
+        segment=segment,
+        maturity=maturity,
         tenure_days=ctx.tenure_days,
         renewal_date=ctx.renewal,
+        plays=choose_plays(play_facts, plays),
     )
 
 
@@ -639,6 +657,12 @@ def _parse_date(value: Any) -> date | None:
     except ValueError:
         return None
     return parsed.date()
+
+
+def _guide(facts: KnowledgeFacts, feature: str) -> str:
+    """The title of the material to send about a feature: an article if there is one."""
+    resources = facts.by_feature[feature]
+    return next((r.title for r in resources if r.kind == "article"), resources[0].title)
 
 
 def _names(ids: Iterable[str], limit: int = EVIDENCE_LIMIT) -> str:
@@ -674,6 +698,7 @@ class _Context:
             if (path := path_for_role(facts.paths, a.user_roles.get(u))) is not None
         }
         self.paths = list({p.id: p for p in self.user_paths.values()}.values())
+        self._steps_done: set[tuple[str, str]] | None = None
 
     # -- components ---------------------------------------------------------------------
 
@@ -711,7 +736,10 @@ class _Context:
         return len(self.steps_done()), self.steps_due()
 
     def steps_done(self) -> set[tuple[str, str]]:
-        """(path id, step ref) of every step completed by a user on that path."""
+        """(path id, step ref) of every step completed by a user on that path (computed once;
+        the education component and the plays both read it)."""
+        if self._steps_done is not None:
+            return self._steps_done
         done: set[tuple[str, str]] = set()
         library = self.facts.library
         for user, path in self.user_paths.items():
@@ -724,6 +752,7 @@ class _Context:
                     step, evidence, library, features
                 ) is not None:
                     done.add((path.id, step.ref))
+        self._steps_done = done
         return done
 
     def steps_due(self) -> float:
@@ -798,6 +827,8 @@ class _Context:
             self.no_login(),
             self.tickets(),
             self.renewal_soon(band),
+            self.nps_detractor(),
+            self.low_feature_adoption(),
         ]
         present = [s for s in found if s is not None]
         return sorted(present, key=lambda s: (_SEVERITY_ORDER[s.severity],
@@ -990,6 +1021,114 @@ class _Context:
         evidence.append(f"health band today: {band}")
         return Signal("renewal_within_90d", severity,
                       f"Renewal in {days} days while the account is {band}.", evidence)
+
+    def nps_detractor(self) -> Signal | None:
+        """The account's latest NPS answer (each user's latest in 180 d; the newest of those,
+        the lower score on a tie) is below 7."""
+        nps = self.a.nps
+        if not nps:
+            return None
+        user, (ts, score) = max(nps.items(), key=lambda i: (i[1][0], -i[1][1], i[0]))
+        if score >= NPS_DETRACTOR_BELOW:
+            return None
+        days = (self.now_ms - ts) // DAY_MS
+        evidence = [f"latest NPS answer: {score} by {user} on {_day(ts)} ({days} days ago)"]
+        others = sorted((u, s) for u, (_, s) in nps.items()
+                        if s < NPS_DETRACTOR_BELOW and u != user)
+        if others:
+            evidence.append("other detractors in 180 days: " + ", ".join(
+                f"{u} ({s})" for u, s in others[:EVIDENCE_LIMIT]))
+        average = sum(s for _, s in nps.values()) / len(nps)
+        evidence.append(f"{len(nps)} users answered in 180 days, average {average:.1f}")
+        return Signal(
+            "nps_detractor", "high" if score <= NPS_DETRACTOR_HIGH else "medium",
+            f"The latest NPS answer is {score} (a detractor), from {user}.", evidence,
+        )
+
+    def low_feature_adoption(self) -> Signal | None:
+        """Fewer than 30 % of the tenant's tracked features used in 30 d. Tracked features
+        are those its knowledge teaches (articles, tips, workflows and path steps that name
+        a feature): the product as the tenant documents it, the same for every account, so
+        one account's score never moves because of another account's events."""
+        tracked = self.facts.features
+        if not tracked:
+            return None
+        used = sorted(self.features_30 & tracked)
+        share = len(used) / len(tracked)
+        if share >= LOW_ADOPTION_SHARE:
+            return None
+        percent = round(100 * share)
+        unused = sorted(tracked - self.features_30)
+        evidence = [
+            f"{len(used)} of {len(tracked)} tracked features used in the last 30 days "
+            f"({percent}%, below {round(100 * LOW_ADOPTION_SHARE)}%)",
+            f"used: {', '.join(used) or 'none'}",
+            f"not used: {_names(unused, UNUSED_LISTED)}",
+        ]
+        untracked = self.features_30 - tracked
+        if untracked:
+            evidence.append(f"also used, not taught by the knowledge: {_names(untracked)}")
+        return Signal(
+            "low_feature_adoption", "medium" if share < LOW_ADOPTION_SHARE / 2 else "low",
+            f"Only {len(used)} of the {len(tracked)} features the help center teaches were "
+            f"used in the last 30 days ({percent}%).", evidence,
+        )
+
+    # -- plays --------------------------------------------------------------------------
+
+    def play_facts(self, segment: Segment, maturity: Maturity, score: int,
+                   signals: list[Signal], config: PlaysConfig) -> PlayFacts:
+        a, facts = self.a, self.facts
+        done = self.steps_done()
+        missing: dict[str, MissingStep] = {}
+        for path in self.paths:
+            for step in path.steps:
+                window = STAGE_WINDOWS.get(step.stage)
+                if (window is None or self.tenure_days <= window[0] or step.ref in missing
+                        or (path.id, step.ref) in done):
+                    continue
+                feature = facts.library.step_feature(step)
+                resource = facts.resources.get(step.ref)
+                missing[step.ref] = MissingStep(
+                    step.title, step.stage, feature, resource.title if resource else None,
+                    self.tenure_days >= window[1],
+                )
+        reads: dict[str, int] = {}
+        for resource_id, entry in a.reads_30.items():
+            resource = facts.resources.get(resource_id)
+            for feature in resource.features if resource else ():
+                reads[feature] = reads.get(feature, 0) + entry[0]
+        asks: dict[str, int] = {}
+        for item in a.texts_90:
+            for feature in facts.features_mentioned(item[3]):
+                asks[feature] = asks.get(feature, 0) + 1
+        login = max(a.user_login.items(), key=lambda i: (i[1], i[0])) if a.user_login else None
+        wanted = {s.feature for s in missing.values() if s.feature} | set(config.launch_features)
+        return PlayFacts(
+            account_id=a.account_id,
+            segment=segment,
+            maturity=maturity,
+            tenure_days=self.tenure_days,
+            score=score,
+            signals=tuple(s.code for s in signals),
+            path_steps_done=len(done),
+            path_steps_due=self.steps_due(),
+            missing_steps=tuple(missing.values()),
+            features_30=frozenset(self.features_30),
+            features_ever=tuple(sorted(a.features_last, key=lambda f: (-a.features_last[f], f))),
+            reads_30=reads,
+            asks_90=asks,
+            days_since_login=None if login is None else (self.now_ms - login[1]) // DAY_MS,
+            last_login_user=None if login is None else login[0],
+            days_since_event=None if a.last_ms is None else (self.now_ms - a.last_ms) // DAY_MS,
+            active_users_30=len(self.active_30),
+            active_days_per_user=(len(a.user_days_30) / len(self.active_30)
+                                  if self.active_30 else 0.0),
+            admins=tuple(sorted(u for u, r in a.user_roles.items() if r == "admin")),
+            promoters=tuple(sorted(u for u, (_, s) in a.nps.items() if s >= 9)),
+            renewal_days=(self.renewal - self.now.date()).days if self.renewal else None,
+            guides={f: _guide(facts, f) for f in sorted(wanted) if facts.by_feature.get(f)},
+        )
 
 
 def as_of(day: date) -> datetime:

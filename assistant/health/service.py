@@ -5,7 +5,8 @@ put together for the API and the CLI (the scoring itself is pure, in ``health.py
   becomes today's snapshot of it;
 - the accounts list reads today's snapshots: the first list of a day (or ``learnloop
   health recompute``) rescores the whole tenant in one pass over its log; later lists
-  rescore only the accounts that received events since.
+  rescore only the accounts that received events since, or the whole tenant again when its
+  plays configuration changed (the plays in the snapshots would be stale).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from assistant.access.tenant_config import PLAY_NAMES, PlaysConfig
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.events.log import EventLog
 from assistant.health.scoring import (
@@ -37,6 +39,7 @@ __all__ = [
     "FactsSource",
     "HealthService",
     "KnowledgeFactsCache",
+    "PlaysSource",
     "facts_from_documents",
 ]
 
@@ -74,6 +77,16 @@ class FactsSource(Protocol):
     def __call__(self, tenant: str) -> KnowledgeFacts: ...
 
 
+class PlaysSource(Protocol):
+    """A tenant's plays configuration (from its ``TenantConfig``)."""
+
+    def __call__(self, tenant: str) -> PlaysConfig: ...
+
+
+def default_plays(tenant: str) -> PlaysConfig:
+    return PlaysConfig()
+
+
 class KnowledgeFactsCache:
     """A tenant's facts from all its knowledge bases, rebuilt when a catalog changes."""
 
@@ -103,10 +116,12 @@ class HealthService:
         snapshots: HealthSnapshots,
         facts: FactsSource,
         weights: Mapping[str, float] | None = None,
+        plays: PlaysSource = default_plays,
     ) -> None:
         self.events = events
         self.snapshots = snapshots
         self.facts = facts
+        self.plays = plays
         self.weights = validate_weights(weights) if weights is not None else None
         self._recompute_lock = threading.Lock()
 
@@ -121,9 +136,12 @@ class HealthService:
         body["trend"] = [{"date": day, "score": score} for day, score in trend]
         return body
 
-    def score(self, tenant: str, account_id: str, now: datetime) -> AccountHealth:
+    def score(
+        self, tenant: str, account_id: str, now: datetime, plays: PlaysConfig | None = None
+    ) -> AccountHealth:
         acc = HealthAccumulator(now).add_all(self.events.rows(tenant, account_id=account_id))
-        return score_account(acc.activity(account_id), self.facts(tenant), now, self.weights)
+        return score_account(acc.activity(account_id), self.facts(tenant), now, self.weights,
+                             plays or self.plays(tenant))
 
     def recompute(self, tenant: str, now: datetime, record: bool = True) -> list[AccountHealth]:
         """Score every account of the tenant in one pass over its log, and store the day's
@@ -131,26 +149,41 @@ class HealthService:
         day)."""
         with self._recompute_lock:
             seq = self.snapshots.event_seq()
+            plays = self.plays(tenant)
             acc = HealthAccumulator(now).add_all(self.events.rows(tenant, ordered=False))
-            healths = score_accounts(acc, self.facts(tenant), self.weights)
+            healths = score_accounts(acc, self.facts(tenant), self.weights, plays=plays)
             self.snapshots.upsert(tenant, now.date(), healths)
             if record:
-                self.snapshots.record_recompute(tenant, now.date(), seq)
+                self.snapshots.record_recompute(tenant, now.date(), seq,
+                                                plays.model_dump_json())
             return healths
 
-    def accounts(self, tenant: str, now: datetime, band: str | None = None) -> list[Snapshot]:
-        """Today's snapshots, refreshed where needed, riskiest first."""
+    def accounts(
+        self, tenant: str, now: datetime, band: str | None = None, play: str | None = None
+    ) -> list[Snapshot]:
+        """Today's snapshots (of one band, naming one play), refreshed where needed,
+        riskiest first."""
         if band is not None and band not in BANDS:
             raise LearnloopError(
                 ErrorCode.invalid_input, f"band '{band}' is not one of {', '.join(BANDS)}"
             )
+        if play is not None and play not in PLAY_NAMES:
+            raise LearnloopError(
+                ErrorCode.invalid_input,
+                f"play '{play}' is not one of {', '.join(PLAY_NAMES)}",
+            )
         self.refresh(tenant, now)
-        return self.snapshots.day(tenant, now.date(), band, details=False)
+        rows = self.snapshots.day(tenant, now.date(), band, details=False)
+        if play is None:
+            return rows
+        return [r for r in rows if any(p.get("play") == play for p in r.plays)]
 
     def refresh(self, tenant: str, now: datetime) -> None:
         today = now.date()
         last = self.snapshots.last_recompute(tenant)
-        if last is None or last[0] != today.isoformat():
+        plays = self.plays(tenant)
+        config = plays.model_dump_json()
+        if last is None or last[0] != today.isoformat() or last[2] != config:
             self.recompute(tenant, now)
             return
         changed, latest = self.snapshots.accounts_changed_since(tenant, last[1])
@@ -159,9 +192,9 @@ class HealthService:
         if len(changed) > _PARTIAL_LIMIT:
             self.recompute(tenant, now)
             return
-        healths = [self.score(tenant, a, now) for a in sorted(changed)]
+        healths = [self.score(tenant, a, now, plays) for a in sorted(changed)]
         self.snapshots.upsert(tenant, today, healths)
-        self.snapshots.record_recompute(tenant, today, latest)
+        self.snapshots.record_recompute(tenant, today, latest, config)
 
     def backfill(self, tenant: str, now: datetime, days: int) -> list[AccountHealth]:
         """Snapshots for the ``days`` days up to today, each past day as of its end (its

@@ -3,8 +3,9 @@ be drawn and the accounts list is read without rescoring every account.
 
 Lives in the same database as the engagement log (``assistant.storage.database``), with its own
 migrations (component ``health``). It also remembers, per tenant, up to which event (the
-log's arrival sequence) the last full recompute of the day saw, so that a later list only
-rescores the accounts that received events since.
+log's arrival sequence) the last full recompute of the day saw, and with which plays
+configuration, so that a later list only rescores the accounts that received events since
+(or every account, once the configuration changed).
 """
 
 from __future__ import annotations
@@ -46,9 +47,14 @@ _MIGRATIONS = (
         computed_ms {BIGINT} NOT NULL
     )
     """,
+    """
+    ALTER TABLE health_snapshots ADD COLUMN plays TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE health_recomputes ADD COLUMN config TEXT NOT NULL DEFAULT ''
+    """,
 )
 _SNAPSHOT_COLUMNS = (
-    "account_id, day, name, score, band, segment, maturity, renewal_date, components, signals"
+    "account_id, day, name, score, band, segment, maturity, renewal_date, components, signals, "
+    "plays"
 )
 
 
@@ -64,6 +70,7 @@ class Snapshot:
     renewal_date: str | None
     components: dict[str, Any]
     signals: list[dict[str, Any]]
+    plays: list[dict[str, Any]]
 
 
 class HealthSnapshots:
@@ -78,20 +85,21 @@ class HealthSnapshots:
             (
                 tenant, h.account_id, day.isoformat(), h.name, h.score, h.band, h.segment,
                 h.maturity, h.renewal_date.isoformat() if h.renewal_date else None,
-                h.components_json(), json.dumps([s.as_dict() for s in h.signals]), now_ms,
+                h.components_json(), json.dumps([s.as_dict() for s in h.signals]),
+                json.dumps([p.as_dict() for p in h.plays]), now_ms,
             )
             for h in healths
         ]
         with self.db.transaction() as tx:
             tx.executemany(
                 "INSERT INTO health_snapshots (tenant, account_id, day, name, score, band, "
-                "segment, maturity, renewal_date, components, signals, computed_ms) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "segment, maturity, renewal_date, components, signals, plays, computed_ms) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (tenant, account_id, day) DO UPDATE SET name = excluded.name, "
                 "score = excluded.score, band = excluded.band, segment = excluded.segment, "
                 "maturity = excluded.maturity, renewal_date = excluded.renewal_date, "
                 "components = excluded.components, signals = excluded.signals, "
-                "computed_ms = excluded.computed_ms",
+                "plays = excluded.plays, computed_ms = excluded.computed_ms",
                 rows,
             )
         return len(rows)
@@ -126,20 +134,22 @@ class HealthSnapshots:
 
     # -- what the last recompute saw -------------------------------------------------------
 
-    def last_recompute(self, tenant: str) -> tuple[str, int] | None:
-        """(day, last event sequence seen) of the tenant's latest full recompute."""
+    def last_recompute(self, tenant: str) -> tuple[str, int, str] | None:
+        """(day, last event sequence seen, plays configuration used) of the tenant's latest
+        full recompute."""
         row = self.db.fetchone(
-            "SELECT day, event_seq FROM health_recomputes WHERE tenant = ?", (tenant,)
+            "SELECT day, event_seq, config FROM health_recomputes WHERE tenant = ?", (tenant,)
         )
-        return None if row is None else (str(row[0]), int(row[1]))
+        return None if row is None else (str(row[0]), int(row[1]), str(row[2]))
 
-    def record_recompute(self, tenant: str, day: date, event_seq: int) -> None:
+    def record_recompute(self, tenant: str, day: date, event_seq: int, config: str) -> None:
         with self.db.transaction() as tx:
             tx.execute(
-                "INSERT INTO health_recomputes (tenant, day, event_seq, computed_ms) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (tenant) DO UPDATE SET day = excluded.day, "
-                "event_seq = excluded.event_seq, computed_ms = excluded.computed_ms",
-                (tenant, day.isoformat(), event_seq, int(time.time() * 1000)),
+                "INSERT INTO health_recomputes (tenant, day, event_seq, config, computed_ms) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant) DO UPDATE SET day = excluded.day, "
+                "event_seq = excluded.event_seq, config = excluded.config, "
+                "computed_ms = excluded.computed_ms",
+                (tenant, day.isoformat(), event_seq, config, int(time.time() * 1000)),
             )
 
     def event_seq(self) -> int:
@@ -170,5 +180,5 @@ def _snapshot(r: tuple[Any, ...]) -> Snapshot:
     return Snapshot(
         account_id=str(r[0]), day=str(r[1]), name=str(r[2]), score=int(r[3]), band=str(r[4]),
         segment=str(r[5]), maturity=str(r[6]), renewal_date=r[7],
-        components=json.loads(r[8]), signals=json.loads(r[9]),
+        components=json.loads(r[8]), signals=json.loads(r[9]), plays=json.loads(r[10]),
     )

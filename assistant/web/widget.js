@@ -177,6 +177,12 @@ form.ask button{background:#1d4ed8;color:#fff;border-color:#1d4ed8}
     }
   }
 
+  function rich(tag, text) {
+    const node = el(tag);
+    renderText(node, text);
+    return node;
+  }
+
   class AuthProblem extends Error {}
 
   class LearnloopWidget extends HTMLElement {
@@ -610,7 +616,7 @@ form.ask button{background:#1d4ed8;color:#fff;border-color:#1d4ed8}
         this.input.focus();
       };
       const clicked = () => this.logEvent("tip_clicked", { tip_id: id });
-      const steps = Array.isArray(tip.steps) && tip.steps.length ? el("ol", {}, ...tip.steps.map((s) => el("li", {}, String(s)))) : null;
+      const steps = Array.isArray(tip.steps) && tip.steps.length ? el("ol", {}, ...tip.steps.map((s) => rich("li", s))) : null;
       const act = tip.url ? linkOrText(tip.url, t.showMe, clicked) : el("button", { type: "button", onclick: () => { clicked(); if (steps) steps.hidden = false; } }, t.showMe);
       const select = el("select", { "aria-label": t.tipFeedback },
         el("option", { value: "" }, t.choose),
@@ -625,6 +631,7 @@ form.ask button{background:#1d4ed8;color:#fff;border-color:#1d4ed8}
         el("p", { class: "label" }, t.tip),
         el("h3", {}, String(tip.title || "")),
         tip.value ? el("p", {}, String(tip.value)) : null,
+        tip.body ? rich("p", tip.body) : null,
         steps,
         el("div", { class: "actions" }, act,
           el("button", { type: "button", onclick: () => hide("tip", t.tipHidden) }, t.dismiss),

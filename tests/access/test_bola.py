@@ -119,6 +119,20 @@ CASES: dict[tuple[str, str], Case] = {
         Probe("GET", "/v1/insights/content-gaps", params={"account_id": v.account_id},
               may_succeed=True),
     ],
+    ("GET", "/v1/insights/tips"): lambda v, own: [
+        Probe("GET", "/v1/insights/tips", params={"kb": v.kb}, owned=False),
+    ],
+    ("GET", "/v1/tips/next"): lambda v, own: [
+        Probe("GET", "/v1/tips/next", params={"kb": v.kb, "session_id": v.session_id},
+              owned=False),
+        Probe("GET", "/v1/tips/next", params={
+            "kb": v.kb, "session_id": v.session_id, "user_id": v.user_id,
+            "account_id": v.account_id}),
+        # The victim's ids only name users of the caller's own tenant (none, here: no leak).
+        Probe("GET", "/v1/tips/next", params={
+            "kb": own, "session_id": v.session_id, "user_id": v.user_id,
+            "account_id": v.account_id}, may_succeed=True),
+    ],
 }
 
 

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.access.registry import AccessRegistry
+from assistant.access.tenant_config import PlaysConfig
 from assistant.app.deps import get_now
 from assistant.app.factory import create_app
 from assistant.cli.main import app as cli_app
@@ -75,9 +76,9 @@ def created(days_ago: int, **props) -> EventRow:
     return ev("account_updated", days_ago, None, created_at=day, **props)
 
 
-def health(rows, weights=None, facts=FACTS, now=NOW):
+def health(rows, weights=None, facts=FACTS, now=NOW, plays=None):
     acc = HealthAccumulator(now).add_all(rows)
-    return score_account(acc.activity("acme"), facts, now, weights)
+    return score_account(acc.activity("acme"), facts, now, weights, plays)
 
 
 def signal(h, code):
@@ -362,6 +363,72 @@ def test_untouched_capability_includes_features_of_tips_shown():
     assert "tip 'Schedule your status report' was shown" in fired.evidence[0]
 
 
+@pytest.mark.parametrize(("answers", "severity"), [
+    ([("ana", 10, 9), ("ben", 2, 6)], "medium"),     # ben answered last: 6 is a detractor
+    ([("ana", 10, 3), ("ben", 2, 7)], None),          # the latest is 7: passive, no signal
+    ([("ana", 2, 4), ("ben", 2, 9)], "high"),         # same moment: the lower score counts
+    ([("ana", 181, 1), ("ben", 5, 8)], None),         # older than 180 days is not read
+])
+def test_nps_detractor_is_the_latest_answer_below_7(answers, severity):
+    rows = active_account() + [ev("nps_response", days, user=user, score=score)
+                               for user, days, score in answers]
+    fired = signal(health(rows), "nps_detractor")
+    assert (fired.severity if fired else None) == severity
+
+
+def test_nps_detractor_evidence_names_score_who_and_when():
+    rows = [*active_account(), ev("nps_response", 9, user="ana", score=5),
+            ev("nps_response", 2, user="ben", score=3),
+            ev("nps_response", 4, user="cleo", score=10)]
+    fired = signal(health(rows), "nps_detractor")
+    assert fired.message == "The latest NPS answer is 3 (a detractor), from ben."
+    assert fired.evidence == [
+        "latest NPS answer: 3 by ben on 2026-05-30 (2 days ago)",
+        "other detractors in 180 days: ana (5)",
+        "3 users answered in 180 days, average 6.0",
+    ]
+
+
+@pytest.mark.parametrize(("features", "severity"), [
+    ((), "medium"),                                            # 0 of 4 < 15 %
+    (("tasks.create",), "low"),                                # 1 of 4 = 25 % < 30 %
+    (("tasks.create", "integrations.slack"), None),           # 2 of 4 = 50 %
+    (("tasks.create", "export.csv", "api.token_create"), "low"),  # untracked ones don't count
+])
+def test_low_feature_adoption_counts_tracked_features_used_in_30_days(features, severity):
+    rows = [created(200), ev("login", 1), ev("feature_used", 31, subject="integrations.slack")]
+    rows += [ev("feature_used", 2, subject=f) for f in features]
+    fired = signal(health(rows), "low_feature_adoption")
+    assert (fired.severity if fired else None) == severity
+
+
+def test_low_feature_adoption_evidence_shows_used_and_unused_features():
+    rows = [created(200), ev("login", 1), ev("feature_used", 2, subject="tasks.create"),
+            ev("feature_used", 3, subject="export.csv")]
+    fired = signal(health(rows), "low_feature_adoption")
+    # FACTS teaches four features: the three articles', the tip's (path steps add none).
+    assert fired.evidence == [
+        "1 of 4 tracked features used in the last 30 days (25%, below 30%)",
+        "used: tasks.create",
+        "not used: integrations.slack, reports.schedule, tasks.bulk_edit",
+        "also used, not taught by the knowledge: export.csv",
+    ]
+    # A tenant whose knowledge names no feature tracks none: no signal.
+    assert signal(health(rows, facts=KnowledgeFacts()), "low_feature_adoption") is None
+
+
+def test_plays_are_part_of_an_accounts_health():
+    rows = [created(10), ev("login", 1, user="ana"),
+            ev("user_updated", 9, user="ana", role="end_user")]
+    h = health(rows)
+    # Day 10 on the end-user path: 'First tasks' (week1) is overdue and tasks.create unused.
+    assert [p.play for p in h.plays] == ["activation"]
+    assert "key features not adopted: tasks.create" in h.plays[0].evidence
+    assert h.as_dict()["plays"][0]["play"] == "activation"
+    quiet = health(rows, plays=PlaysConfig(disabled=["activation"]))
+    assert quiet.plays == []
+
+
 def test_signals_come_most_severe_first():
     h = health([created(200, renewal_date="2026-07-01"), ev("login", 20)])
     severities = [s.severity for s in h.signals]
@@ -428,6 +495,24 @@ def test_snapshots_upsert_one_row_per_account_and_day(service):
         ("2026-05-31", first.score), ("2026-06-01", first.score)]
     assert [s.account_id for s in store.day("default", NOW.date())] == ["acme"]
     assert store.trend("other", "acme", date(2026, 1, 1)) == []
+
+
+def test_snapshots_stored_before_plays_existed_read_as_naming_none(tmp_path, database_url):
+    from assistant.health.store import _MIGRATIONS
+
+    database = open_database(database_url, tmp_path)
+    database.migrate("health", _MIGRATIONS[:1])  # the schema of the release before plays
+    with database.transaction() as tx:
+        tx.execute("INSERT INTO health_snapshots (tenant, account_id, day, name, score, band, "
+                   "segment, maturity, renewal_date, components, signals, computed_ms) VALUES "
+                   "('default', 'acme', '2026-06-01', 'Acme', 50, 'red', 'casual', 'mature', "
+                   "NULL, '{}', '[]', 0)")
+        tx.execute("INSERT INTO health_recomputes VALUES ('default', '2026-06-01', 0, 0)")
+    store = HealthSnapshots(database)
+    assert [(s.account_id, s.plays) for s in store.day("default", NOW.date())] == [("acme", [])]
+    # An old recompute record has no plays settings: the next list rescores the day.
+    assert store.last_recompute("default") == ("2026-06-01", 0, "")
+    database.close()
 
 
 def test_accounts_are_listed_riskiest_first_with_renewal_then_id_breaking_ties(service):
@@ -542,3 +627,46 @@ def test_ingest_keys_and_end_users_are_refused(api):
         token = registry.issue_token("default", "u1", "acme")
         assert get(client, path, token).status_code == 403
     assert client.get("/v1/accounts").status_code == 401
+
+
+def test_accounts_are_filtered_by_play_within_the_callers_tenant(api):
+    client, keys, _ = api
+    services = client.app.state.services
+    services.event_log.append("default", [event("login", 40, "dusty")])
+    services.event_log.append("globex", [event("login", 30, "umbrella")])
+    mine = get(client, "/v1/accounts?play=dormant_win_back", keys["default", "csm"]).json()
+    assert [(a["account_id"], a["plays"]) for a in mine["accounts"]] == [
+        ("dusty", ["dormant_win_back"])]
+    theirs = get(client, "/v1/accounts?play=dormant_win_back", keys["globex", "agent"]).json()
+    assert [a["account_id"] for a in theirs["accounts"]] == ["umbrella"]
+    assert get(client, "/v1/accounts?play=power_user", keys["default", "csm"]).json() == {
+        "accounts": []}
+    page = get(client, "/v1/accounts/dusty/health", keys["default", "csm"]).json()
+    win_back = page["plays"][0]
+    assert win_back["play"] == "dormant_win_back" and win_back["steps"]
+    assert "last login 40 days ago by u1" in win_back["evidence"]
+
+
+def test_the_play_filter_follows_the_tenants_play_settings_at_once(api):
+    client, keys, _ = api
+    configs = client.app.state.services.tenant_configs
+    key = keys["default", "csm"]
+    assert get(client, "/v1/accounts?play=feature_launch", key).json()["accounts"] == []
+    # Slack launched, for accounts already creating tasks: acme and globo; zen uses Slack.
+    configs.update("default", plays={"launch_features": {"integrations.slack": ["tasks.create"]}})
+    listed = get(client, "/v1/accounts?play=feature_launch", key).json()["accounts"]
+    assert [a["account_id"] for a in listed] == ["globo", "acme"]
+    configs.update("default", plays={"launch_features": {"integrations.slack": ["tasks.create"]},
+                                     "disabled": ["feature_launch"]})
+    assert get(client, "/v1/accounts?play=feature_launch", key).json()["accounts"] == []
+    page = get(client, "/v1/accounts/acme/health", key).json()
+    assert "feature_launch" not in [p["play"] for p in page["plays"]]
+
+
+def test_an_unknown_play_is_refused_naming_the_plays(api):
+    client, keys, _ = api
+    response = get(client, "/v1/accounts?play=upsell", keys["default", "csm"])
+    assert response.status_code == 422
+    message = response.json()["error"]["message"]
+    assert "play" in message
+    assert "'activation', 'dormant_win_back', 'feature_launch' or 'power_user'" in message

@@ -338,3 +338,14 @@ def test_a_chunk_whose_vector_is_missing_is_never_found_by_dense_search(knowledg
     after = Retriever(knowledge, kb).search(question, k=10, mode="dense")
 
     assert after and chunks[0].doc_id not in [h.article_id for h in after]
+
+
+def test_a_tip_whose_trigger_does_not_read_is_reported_and_not_stored(knowledge, mini_kb):
+    tip = mini_kb / "tips" / "swap-shifts.md"
+    tip.write_text(tip.read_text().replace(
+        'trigger: "shift.cover_requested_in_chat >= 2 within 7d"',
+        'trigger: "whenever the user seems stuck"'))
+    report = ingest(knowledge, mini_kb)
+    assert [file for file, _ in report.failed] == ["tips/swap-shifts.md"]
+    assert "tip: trigger 'whenever the user seems stuck'" in report.failed[0][1]
+    assert "tips/swap-shifts.md" not in {d.id for d in knowledge.get("mini").catalog.documents()}

@@ -5,8 +5,9 @@ reads the API with a `csm` key, as a CSM would.
 The data is a compact story told through the real parts: four accounts' events (one healthy,
 one middling, one slipping with tickets piling up before a near renewal, one gone quiet)
 appended to the engagement log, their questions asked through the real chat service, and a
-month of daily health snapshots backfilled so the trend has a line. Every request that is
-not for the local server is aborted.
+month of daily health snapshots backfilled so the trend has a line. The tenant has launched
+automations (which the slipping account reads about), so its plays include a feature launch.
+Every request that is not for the local server is aborted.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ from assistant.storage.database import open_database
 # Customer data is shown as text, never run as markup.
 HOSTILE_NAME = 'Cobalt Studio <img src=x onerror="window.__xss = 1">'
 EXPECTED_BANDS = {"acme": "green", "birch": "yellow", "cobalt": "red", "dune": "red"}
+# Which accounts each play names in the story (acme: a mature power account; cobalt: quiet
+# for 25 days and reading about the launched automations; dune: dormant).
+EXPECTED_PLAYS = {"activation": set(), "dormant_win_back": {"cobalt", "dune"},
+                  "feature_launch": {"cobalt"}, "power_user": {"acme"}}
+LAUNCHED = {"automations.create": []}
 SCREENSHOTS = "screenshots"
 
 
@@ -82,6 +88,8 @@ def story(now: datetime) -> list[Event]:
                 add("article_viewed", "acme", user, at + timedelta(minutes=5),
                     article_id="articles/how-to/tags.md")
             if (back + n) % 6 == 0:
+                add("tip_eligible", "acme", user, at + timedelta(minutes=6),
+                    tip_id="tips/save-your-weekly-filter.md", holdout=False)
                 add("tip_shown", "acme", user, at + timedelta(minutes=6),
                     tip_id="tips/save-your-weekly-filter.md")
                 add("tip_clicked", "acme", user, at + timedelta(minutes=7),
@@ -105,6 +113,9 @@ def story(now: datetime) -> list[Event]:
             if (back + n) % 9 == 0:
                 add("article_viewed", "birch", user, at + timedelta(minutes=2),
                     article_id="articles/getting-started/tasks-basics.md")
+    for user in birch[:2]:  # the same tip fired for two users the tips holdout keeps out
+        add("tip_eligible", "birch", user, day(40), tip_id="tips/save-your-weekly-filter.md",
+            holdout=True)
     for k in range(3):
         add("support_ticket", "birch", birch[k], day(4 + 7 * k), ticket_id=f"B-{k}",
             subject="export fails")
@@ -158,6 +169,7 @@ def tell(knowledge: Knowledge, data_dir: Path, now: datetime) -> None:
     settings = knowledge.settings.model_copy(update={"data_dir": data_dir, "database_url": None})
     services = Services(settings, knowledge=knowledge)
     try:
+        services.tenant_configs.update(DEFAULT_TENANT, plays={"launch_features": LAUNCHED})
         services.event_log.append(DEFAULT_TENANT, story(now))
         chat = replace(services.chat, learning=None)
 
@@ -378,6 +390,77 @@ def test_account_page_explains_the_score(page, dashboard, tmp_path_factory):
     shows_content(shots / "account.png", 1280)
 
 
+def test_accounts_list_shows_and_filters_by_play(page, dashboard):
+    sign_in(page, dashboard)
+    rows = page.locator("#accounts tbody tr")
+    expect(rows).to_have_count(4)
+    for account in dashboard.api("/v1/accounts")["accounts"]:
+        tags = page.locator(f"tr[data-account-id={account['account_id']}] .plays-cell .play-tag")
+        expect(tags).to_have_count(len(account["plays"]))
+        for i, name in enumerate(account["plays"]):
+            expect(tags.nth(i)).to_have_attribute("data-play", name)
+    for play, expected in EXPECTED_PLAYS.items():
+        listed = dashboard.api(f"/v1/accounts?play={play}")["accounts"]
+        assert {a["account_id"] for a in listed} == expected, play
+        with page.expect_request(lambda r, p=play: f"/v1/accounts?play={p}" in r.url) as request:
+            page.select_option("#play-filter", play)
+        assert request.value.headers["authorization"] == f"Bearer {dashboard.csm_key}"
+        expect(page).to_have_url(f"{dashboard.base}/dashboard#/accounts?play={play}")
+        if not expected:
+            expect(page.locator(".card.muted")).to_have_text(
+                f"No accounts: {play.replace('_', ' ')}.")
+            continue
+        expect(rows).to_have_count(len(expected))
+        for i, account in enumerate(listed):  # expect waits for the new list to render
+            expect(rows.nth(i)).to_have_attribute("data-account-id", account["account_id"])
+        expect(page.locator("#play-filter option:checked")).to_contain_text(
+            f"({len(expected)})")
+    # The band filter keeps the play: red accounts to win back.
+    page.select_option("#play-filter", "dormant_win_back")
+    page.click(".filters a[data-band=red]")
+    expect(page).to_have_url(f"{dashboard.base}/dashboard#/accounts?band=red&play=dormant_win_back")
+    expect(rows).to_have_count(2)
+    page.select_option("#play-filter", "")
+    expect(rows).to_have_count(2)  # still red
+    page.click(".filters a[data-band=all]")
+    expect(rows).to_have_count(4)
+
+
+def test_account_page_shows_the_plays_to_run(page, dashboard, tmp_path_factory):
+    sign_in(page, dashboard, where="#/accounts/cobalt")
+    health = dashboard.api("/v1/accounts/cobalt/health")
+    assert [p["play"] for p in health["plays"]] == ["dormant_win_back", "feature_launch"]
+    cards = page.locator("#plays li[data-play]")
+    expect(cards).to_have_count(2)
+    for i, play in enumerate(health["plays"]):
+        card = cards.nth(i)
+        expect(card).to_have_attribute("data-play", play["play"])
+        expect(card.locator(".why")).to_have_text(play["why"])
+        expect(card.locator(".steps li")).to_have_text(play["steps"])
+        expect(card.locator(".evidence li")).to_have_text(play["evidence"])
+    launch = page.locator("#plays li[data-play=feature_launch]")
+    expect(launch.locator(".evidence")).to_contain_text(
+        "automations.create: launched, not used in 30 d; read about it 3× in 30 d")
+    expect(launch.locator(".steps")).to_contain_text("Automate routine work with rules")
+
+    # What a person sees: the plays card rendered with its text and its blue play borders.
+    shots = tmp_path_factory.getbasetemp() / SCREENSHOTS
+    shots.mkdir(exist_ok=True)
+    section = page.locator("#plays")
+    section.screenshot(path=str(shots / "plays.png"))
+    image = Image.open(shots / "plays.png").convert("RGB")
+    box = section.bounding_box()
+    assert abs(image.width - box["width"]) <= 2 and image.height >= 150
+    grey = image.convert("L")
+    dark = sum(grey.histogram()[:120]) / (image.width * image.height)
+    assert 0.01 < dark < 0.4, dark  # text on a light card
+    pixels = image.tobytes()
+    blue = sum(1 for i in range(0, len(pixels), 3)
+               if abs(pixels[i] - 47) < 20 and abs(pixels[i + 1] - 91) < 20
+               and abs(pixels[i + 2] - 234) < 20)
+    assert blue > 2 * 4 * 100, blue  # two cards' 4 px borders, each over 100 px tall
+
+
 def test_content_gaps_page_lists_topics_with_their_accounts(page, dashboard, tmp_path_factory):
     sign_in(page, dashboard, where="#/gaps?days=90")
     topics = page.locator("table.gaps tr.topic")
@@ -405,6 +488,25 @@ def test_content_gaps_page_lists_topics_with_their_accounts(page, dashboard, tmp
     shots.mkdir(exist_ok=True)
     page.screenshot(path=str(shots / "accounts.png"), full_page=True)
     shows_content(shots / "accounts.png", 1280)
+
+
+def test_tips_page_shows_engagement_and_adoption_against_the_holdout(
+        page, dashboard, tmp_path_factory):
+    sign_in(page, dashboard, where="#/tips?days=90")
+    row = page.locator('table.tips tr.tip[data-tip="tips/save-your-weekly-filter.md"]')
+    expect(row).to_be_visible()
+    [api] = [t for t in dashboard.api("/v1/insights/tips?days=90")["tips"]
+             if t["tip_id"] == "tips/save-your-weekly-filter.md"]
+    assert (api["shown"], api["eligible_holdout"]) == (5, 2)
+    assert row.locator("td.shown").inner_text() == "5"
+    assert "2 held out" in row.locator("td.eligible").inner_text()
+    assert row.locator("td.engagement").inner_text().split() == ["100", "%", "excellent"]
+    assert api["adoption"]["holdout"]["adopted"] == 0 and api["adoption"]["shown"]["adopted"] > 0
+    assert "pts" in row.inner_text()
+    expect(page.locator("nav a.active")).to_have_text("Tips")
+    shots = tmp_path_factory.mktemp(SCREENSHOTS)
+    page.screenshot(path=str(shots / "tips.png"), full_page=True)
+    shows_content(shots / "tips.png", page.viewport_size["width"])
 
 
 def test_a_wrong_or_unfit_key_is_refused_with_a_clear_message(page, dashboard):

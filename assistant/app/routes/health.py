@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from assistant.access.registry import Role
+from assistant.access.tenant_config import PlayName
 from assistant.app.deps import CallerDep, HealthDep, NowDep
 
 __all__ = ["HEALTH_ROLES", "router"]
@@ -31,6 +32,7 @@ class AccountSummary(BaseModel):
     maturity: str
     renewal_date: str | None = None
     signals: list[str] = []
+    plays: list[str] = []
 
 
 class AccountsResponse(BaseModel):
@@ -50,6 +52,13 @@ class SignalOut(BaseModel):
     evidence: list[str]
 
 
+class PlayOut(BaseModel):
+    play: PlayName
+    why: str
+    steps: list[str]
+    evidence: list[str]
+
+
 class TrendPoint(BaseModel):
     date: str
     score: int
@@ -66,6 +75,7 @@ class HealthResponse(BaseModel):
     maturity: str
     tenure_days: int
     renewal_date: str | None
+    plays: list[PlayOut]
     trend: list[TrendPoint]
 
 
@@ -78,16 +88,22 @@ async def list_accounts(
         Literal["red", "yellow", "green"] | None,
         Query(description="Only accounts in this band: red, yellow or green."),
     ] = None,
+    play: Annotated[
+        PlayName | None,
+        Query(description="Only accounts whose health names this play: activation, "
+              "dormant_win_back, feature_launch or power_user."),
+    ] = None,
 ) -> dict[str, Any]:
     """The tenant's accounts, riskiest first: lowest score, then nearest renewal, then id."""
     caller.require(*HEALTH_ROLES)
-    rows = await run_in_threadpool(service.accounts, caller.tenant, now, band)
+    rows = await run_in_threadpool(service.accounts, caller.tenant, now, band, play)
     return {
         "accounts": [
             {
                 "account_id": r.account_id, "name": r.name, "score": r.score, "band": r.band,
                 "segment": r.segment, "maturity": r.maturity, "renewal_date": r.renewal_date,
                 "signals": [s["code"] for s in r.signals],
+                "plays": [p["play"] for p in r.plays],
             }
             for r in rows
         ]
@@ -98,7 +114,7 @@ async def list_accounts(
 async def account_health(
     account_id: str, caller: CallerDep, service: HealthDep, now: NowDep
 ) -> dict[str, Any]:
-    """Score, band, weighted components, signals with evidence, segment, maturity and the
-    daily score trend (last 90 days) of one account."""
+    """Score, band, weighted components, signals with evidence, segment, maturity, the plays
+    to run (why, steps, evidence) and the daily score trend (last 90 days) of one account."""
     caller.require(*HEALTH_ROLES)
     return await run_in_threadpool(service.account, caller.tenant, account_id, now)
