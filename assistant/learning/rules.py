@@ -56,6 +56,7 @@ __all__ = [
     "audience_for_role",
     "library_from_documents",
     "path_for_role",
+    "profile_update",
     "questions_to_relate",
     "stage_for_days",
     "step_completion",
@@ -342,12 +343,9 @@ class UserActivity:
         if kind in LEARNING_TYPES:
             self.last_learning_ms = max(ts, self.last_learning_ms or ts)
         if kind == "user_updated":
-            props = row.props()
-            if isinstance(props.get("role"), str):
-                self.role = props["role"]
-            created = _parse_ms(props.get("created_at"))
-            if created is not None:
-                self.created_ms = created
+            role, created = profile_update(row.props())
+            self.role = role or self.role
+            self.created_ms = created if created is not None else self.created_ms
         elif kind == "question_asked":
             props = row.props()
             text = props.get("question")
@@ -360,6 +358,13 @@ class UserActivity:
                 last = self.questions[-1]
                 self.questions[-1] = Question(last.ts_ms, last.text, cited)
         self.evidence.add(kind, subject, ts)
+
+
+def profile_update(props: Mapping[str, Any]) -> tuple[str | None, int | None]:
+    """What a ``user_updated`` event says of the user: their role in the product and when
+    they joined (epoch ms); None for what it does not say."""
+    role = props.get("role")
+    return (role if isinstance(role, str) else None), _parse_ms(props.get("created_at"))
 
 
 def activities(rows: Iterable[EventRow]) -> dict[str, UserActivity]:

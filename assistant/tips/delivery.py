@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 
 from assistant.clock import DAY_MS
 from assistant.events.model import EventRow
-from assistant.learning.rules import STAGES, audience_for_role, stage_for_days
+from assistant.learning.rules import STAGES, audience_for_role, profile_update, stage_for_days
 from assistant.tips.library import PRIORITIES, Tip
 
 __all__ = [
@@ -119,12 +119,9 @@ class TipHistory:
                     self.hidden_categories[category] = ts
             self.dismissed[subject] = ts
         elif kind == "user_updated":
-            props = row.props()
-            if isinstance(props.get("role"), str):
-                self.role = props["role"]
-            created = _parse_ms(props.get("created_at"))
-            if created is not None:
-                self.created_ms = created
+            role, created = profile_update(row.props())
+            self.role = role or self.role
+            self.created_ms = created if created is not None else self.created_ms
         if kind in _ACTED and subject:
             self.last_acted[subject] = ts
             if kind != "tip_dismissed":
@@ -279,18 +276,6 @@ def _why(item: Eligible) -> str:
     if tip.trigger is None:
         return "eligible: no trigger needed"
     return f"eligible: {tip.trigger.describe()} (fired {_iso(item.fired_ms)})"
-
-
-def _parse_ms(value: object) -> int | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp() * 1000)
 
 
 def _iso(ts_ms: int) -> str:
