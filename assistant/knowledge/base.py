@@ -93,7 +93,7 @@ class KnowledgeBase:
             self._knowledge.chroma,
             f"{self.collection}-{self.name}"
             if self.tenant == DEFAULT_TENANT
-            else f"{self.collection}.{self.key}",
+            else f"{self.collection}.{self.tenant}.{self.name}",
             self._knowledge.settings.embedder,
         )
 
