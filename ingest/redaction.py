@@ -27,7 +27,8 @@ _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 # A run of digit groups with phone separators (space, dot, hyphen, parentheses); whether it
 # is a phone is decided by ``_is_phone``.
 _PHONE_CANDIDATE = re.compile(
-    r"(?<![\w$€£#./:,-])(?:\+|00)?\(?\d{1,4}\)?(?:[ .-]{1,2}\(?\d{1,5}\)?){1,5}(?![\w$€£%/:-]|[.,]\d)"
+    r"(?<![\w$€£#./:,-])(?:\+|00)?\(?\d{1,4}\)?(?:[ .-]{1,2}\(?\d{1,5}\)?){1,5}"
+    r"(?![\w$€£%/:-]|[.,]\d)"
 )
 _PHONE_WORD = re.compile(
     r"\b(?:phone|tel|telephone|call|mobile|cell|whatsapp|sms|fax|teléfono|telefono|tlf|"

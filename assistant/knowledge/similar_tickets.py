@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.access.registry import Caller
+from assistant.access.registry import Caller, Role
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.knowledge.base import Knowledge
 from assistant.knowledge.retrieval import Retriever
@@ -19,7 +19,7 @@ from assistant.knowledge.trust import ContactDomains, untrusted_sentences, witho
 
 __all__ = ["TICKET_ROLES", "SimilarTicket", "similar_tickets"]
 
-TICKET_ROLES = ("admin", "agent")
+TICKET_ROLES: tuple[Role, ...] = ("admin", "agent")
 MAX_K = 20
 _SNIPPET_CHARS = 320
 
