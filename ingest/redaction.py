@@ -61,7 +61,8 @@ _SIGN_OFFS = (
 # Greetings and sign-offs in any case; the name after them capitalised (re.M only: an
 # IGNORECASE flag would let any word pass for a name).
 _GREETING = re.compile(
-    rf"(?m)^([ \t]*(?i:{_GREETINGS})[ \t]+)({_NAME})(?=[ \t]*[,:!.\n]|[ \t]*$)"
+    rf"(?m)^([ \t]*(?i:{_GREETINGS})[ \t]+)({_NAME}(?:[ \t]+(?:and|y|e|&)[ \t]+{_NAME})?)"
+    rf"(?=[ \t]*[,:!.\n]|[ \t]*$)"
 )
 # At the start of a line or after a sentence: "… en español? Saludos, Carmen".
 _SIGN_OFF_SAME_LINE = re.compile(

@@ -93,6 +93,11 @@ def test_names_the_export_carries_are_redacted_wherever_they_appear():
     assert Redactor(["Mark Will"])("mark as done, it will sync") == "mark as done, it will sync"
 
 
+def test_a_greeting_to_two_people():
+    assert Redactor()("Hi Maria and Juan,\nthanks") == "Hi [name],\nthanks"
+    assert Redactor()("Hola Ana y Luis:") == "Hola [name]:"
+
+
 def test_names_after_a_sign_off_on_its_own_line_or_an_introduction():
     assert Redactor()("Saludos cordiales,\nCarmen Ruiz") == "Saludos cordiales,\n[name]"
     assert Redactor()("Thanks again! My name is Laura Gómez.") == "Thanks again! My name is [name]."
