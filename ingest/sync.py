@@ -39,6 +39,7 @@ from ingest.chunking import Chunker
 from ingest.loaders import LoadResult, discover, load_file
 from ingest.planted import HelpCenter, chunk_pieces, judge_chunks
 from ingest.sources import SourceTree
+from ingest.tickets import TicketLoad, discover_tickets, load_tickets
 
 __all__ = ["SyncReport", "rebuild_lexical", "sync_path"]
 
@@ -63,15 +64,35 @@ class SyncReport:
     untrusted: list[tuple[str, str, str]] = field(default_factory=list)
     files_ingested: list[str] = field(default_factory=list)
     files_unchanged: list[str] = field(default_factory=list)
+    # Solved tickets (``tickets=True``): each skipped or failed one as (file, ticket, reason).
+    tickets: bool = False
+    tickets_skipped: list[tuple[str, str, str]] = field(default_factory=list)
+    tickets_failed: list[tuple[str, str, str]] = field(default_factory=list)
     chunks_embedded: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.tickets_failed
 
     def as_dict(self) -> dict[str, Any]:
+        found = self._as_dict()
+        if self.tickets:
+            found["tickets"] = {
+                "ingested": len(self.added) + len(self.updated),
+                "unchanged": len(self.unchanged),
+                "removed": len(self.removed),
+                "skipped": [
+                    {"file": f, "ticket": t, "reason": r} for f, t, r in self.tickets_skipped
+                ],
+                "failed": [
+                    {"file": f, "ticket": t, "reason": r} for f, t, r in self.tickets_failed
+                ],
+            }
+        return found
+
+    def _as_dict(self) -> dict[str, Any]:
         return {
             "kb": self.kb,
             "added": len(self.added),
@@ -106,19 +127,26 @@ def sync_path(
     tenant: str = DEFAULT_TENANT,
     contact_domains: Sequence[str] | None = None,
     trusted_sentences: Sequence[str] | None = None,
+    tickets: bool = False,
 ) -> SyncReport:
     """Ingest ``path`` into ``kb_name``. ``progress`` shows a bar that counts files: one is
     done when it is read (failed, skipped, unchanged) or when its documents are written.
     ``contact_domains``: e-mail domains the articles may send readers to besides the site's
     own (kept for the knowledge base; ``None`` keeps the ones set before).
     ``trusted_sentences``: sentences the planted-text judge flagged that the admin vouches
-    for: served and no longer reported (kept likewise)."""
+    for: served and no longer reported (kept likewise).
+    ``tickets``: ``path`` holds solved support tickets (ingest/tickets.py), stored in the
+    knowledge base's agent-only ticket collection (``Knowledge.tickets``), not in it."""
     if not path.exists():
         raise LearnloopError(ErrorCode.invalid_input, f"{path} does not exist")
     started = time.perf_counter()
     root = path.resolve()
-    kb = knowledge.get(kb_name, create=True, tenant=tenant)
-    report = SyncReport(kb=kb_name)
+    kb = (
+        knowledge.tickets(kb_name, create=True, tenant=tenant)
+        if tickets
+        else knowledge.get(kb_name, create=True, tenant=tenant)
+    )
+    report = SyncReport(kb=kb_name, tickets=tickets)
     lock = kb.write_lock()
     try:
         _check_embedder(knowledge, kb)
@@ -127,7 +155,7 @@ def sync_path(
         if trusted_sentences is not None:
             kb.catalog.set_trusted_sentences(trusted_sentences)
         allowed = kb.catalog.contact_domains
-        files, skipped = discover(root)
+        files, skipped = discover_tickets(root) if tickets else discover(root)
         report.skipped = [(_rel(p, root), reason) for p, reason in skipped]
         stored = {row.id: row for row in kb.catalog.documents()}
         bar = tqdm(total=len(files), desc=f"ingest {kb.name}", unit="file", disable=not progress)
@@ -137,7 +165,9 @@ def sync_path(
         changed: list[Document] = []
         pending: dict[str, int] = {}  # file → its changed documents not yet written
         for file in files:
-            result = load_file(file, root, base_url, tree)
+            result = load_tickets(file, root) if tickets else load_file(file, root, base_url, tree)
+            if isinstance(result, TicketLoad):
+                seen.update(_ticket_outcomes(result, owner, report))
             docs = _accept(result, owner, report)
             seen.update(d.id for d in docs)
             report.untrusted.extend(_untrusted(result.rel, docs, allowed))
@@ -218,6 +248,28 @@ def _accept(result: LoadResult, owner: dict[str, str], report: SyncReport) -> li
     for doc in result.documents:
         owner[doc.id] = result.rel
     return result.documents
+
+
+def _ticket_outcomes(load: TicketLoad, owner: dict[str, str], report: SyncReport) -> list[str]:
+    """Report a tickets file's skipped and failed tickets, and fail alone a ticket that an
+    earlier file of the run holds (overlapping exports). Returns the ids whose stored
+    version stays."""
+    report.tickets_skipped.extend((load.rel, t, r) for t, r in load.tickets_skipped)
+    report.tickets_failed.extend((load.rel, t, r) for t, r in load.tickets_failed)
+    kept = list(load.kept)
+    fresh: list[Document] = []
+    for doc in load.documents:
+        if doc.id in owner:
+            number = doc.id.removeprefix("ticket/")
+            reason = f"ticket #{number} is already ingested from {owner[doc.id]}"
+            report.tickets_failed.append((load.rel, f"ticket #{number}", reason))
+        else:
+            fresh.append(doc)
+    load.documents = fresh
+    if not fresh and not load.error and not load.skipped:
+        # Every ticket of the file was skipped or failed: each is reported already.
+        load.skipped = "no solved ticket in it"
+    return kept
 
 
 def _untrusted(

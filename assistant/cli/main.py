@@ -129,8 +129,17 @@ def ingest(
             "(repeat for more; kept for the knowledge base until given again).",
         ),
     ] = None,
+    tickets: Annotated[
+        bool,
+        typer.Option(
+            "--tickets",
+            help="PATH holds solved support tickets (Zendesk export, JSONL): stored redacted "
+            "in the knowledge base's agent-only ticket collection, for the copilot.",
+        ),
+    ] = False,
 ) -> None:
-    """Ingest a folder of articles, tips, workflows and learning paths (incremental)."""
+    """Ingest a folder of articles, tips, workflows and learning paths (incremental), or
+    solved support tickets with --tickets."""
     from ingest.sync import sync_path
 
     try:
@@ -144,6 +153,7 @@ def ingest(
             tenant=tenant,
             contact_domains=contact_domain,
             trusted_sentences=trust,
+            tickets=tickets,
         )
     except LearnloopError as exc:
         _fail(exc.message)
@@ -187,6 +197,24 @@ def _print_ingest_report(report: Any, shown: int = 5) -> None:
                     fg=typer.colors.YELLOW, err=True)
     for file, reason in report.failed:
         typer.secho(f"  failed: {file}: {reason}", fg=typer.colors.RED, err=True)
+    if report.tickets:
+        _print_ticket_report(report, shown)
+
+
+def _print_ticket_report(report: Any, shown: int) -> None:
+    typer.echo(
+        f"  tickets: {len(report.added) + len(report.updated)} ingested, "
+        f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, "
+        f"{len(report.tickets_skipped)} skipped, {len(report.tickets_failed)} failed"
+    )
+    by_reason: dict[str, list[str]] = {}
+    for _, ticket, reason in report.tickets_skipped:
+        by_reason.setdefault(reason, []).append(ticket)
+    for reason, tickets in by_reason.items():
+        more = f" and {len(tickets) - shown} more" if len(tickets) > shown else ""
+        typer.echo(f"  skipped ({reason}): {', '.join(tickets[:shown])}{more}")
+    for file, ticket, reason in report.tickets_failed:
+        typer.secho(f"  failed: {file}: {ticket}: {reason}", fg=typer.colors.RED, err=True)
 
 
 @app.command()

@@ -6,12 +6,20 @@ Layout under ``LEARNLOOP_DATA_DIR``::
     kbs/<name>/lexical/         BM25 index built from the catalog
     kbs/<name>/.write.lock      one writer at a time
     tenants/<tenant>/kbs/<name> the same, for every tenant but the default one
+    tickets/<name>/             solved support tickets for knowledge base <name>: the same
+                                layout, agent-only (``TicketBase``)
+    tenants/<tenant>/tickets/<name>
     chroma/                     embedded Chroma; collection ``kb-<name>`` per knowledge base
-                                (``kb.<tenant>.<name>`` for other tenants: '.' is in no name)
+                                (``kb.<tenant>.<name>`` for other tenants: '.' is in no name),
+                                ``tickets-<name>`` (``tickets.<tenant>.<name>``) for tickets
     models/                     ONNX exports of the bundled model
 
 The default tenant keeps the plain layout, so a single-company install has no tenant in its
 paths; every other tenant's knowledge lives apart under its own folder and collection names.
+
+Solved tickets live apart from the knowledge bases, never under ``kbs/``: ``Knowledge.get``
+and ``Knowledge.names``, through which every end-user path reaches knowledge, cannot open or
+list them. The one reader is ``assistant.knowledge.similar_tickets``, for staff roles.
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ from assistant.settings import Settings
 if TYPE_CHECKING:
     from assistant.models.pair_judge import Judge
 
-__all__ = ["Knowledge", "KnowledgeBase", "validate_kb_name"]
+__all__ = ["Knowledge", "KnowledgeBase", "TicketBase", "validate_kb_name"]
 
 T = TypeVar("T")
 
@@ -57,12 +65,18 @@ def validate_kb_name(name: str) -> str:
 
 
 class KnowledgeBase:
+    collection = "kb"  # the Chroma collection's prefix
+
     def __init__(self, knowledge: Knowledge, name: str, tenant: str = DEFAULT_TENANT) -> None:
         self.name = name
         self.tenant = tenant
-        self.dir = knowledge.kb_root(tenant) / name
+        self.dir = self._root(knowledge, tenant) / name
         self.catalog = Catalog(self.dir / "catalog.sqlite")
         self._knowledge = knowledge
+
+    @staticmethod
+    def _root(knowledge: Knowledge, tenant: str) -> Path:
+        return knowledge.kb_root(tenant)
 
     @property
     def key(self) -> str:
@@ -77,7 +91,9 @@ class KnowledgeBase:
     def store(self) -> VectorStore:
         return VectorStore(
             self._knowledge.chroma,
-            f"kb-{self.name}" if self.tenant == DEFAULT_TENANT else f"kb.{self.key}",
+            f"{self.collection}-{self.name}"
+            if self.tenant == DEFAULT_TENANT
+            else f"{self.collection}.{self.tenant}.{self.name}",
             self._knowledge.settings.embedder,
         )
 
@@ -91,6 +107,22 @@ class KnowledgeBase:
                 f"knowledge base '{self.name}' is being written by another process",
             ) from None
         return lock
+
+
+class TicketBase(KnowledgeBase):
+    """The solved tickets ingested for a knowledge base: agent-only knowledge, stored under
+    its own root and Chroma collection so no path that opens knowledge bases can reach it."""
+
+    collection = "tickets"
+
+    @staticmethod
+    def _root(knowledge: Knowledge, tenant: str) -> Path:
+        return knowledge.ticket_root(tenant)
+
+    @property
+    def key(self) -> str:
+        # Apart from the knowledge base's own key: per-KB parts (its retriever) are not shared.
+        return f"tickets:{super().key}"
 
 
 # How long a replaced embedded Chroma client stays open for queries already running on it.
@@ -202,6 +234,31 @@ class Knowledge:
         if tenant == DEFAULT_TENANT:
             return self.settings.kb_root
         return self.settings.data_dir / "tenants" / tenant / "kbs"
+
+    def ticket_root(self, tenant: str = DEFAULT_TENANT) -> Path:
+        tenant_dir = self.settings.data_dir if tenant == DEFAULT_TENANT else (
+            self.settings.data_dir / "tenants" / tenant
+        )
+        return tenant_dir / "tickets"
+
+    def tickets(self, name: str, create: bool = False, tenant: str = DEFAULT_TENANT) -> TicketBase:
+        """The solved tickets of the tenant's knowledge base ``name``. Only the copilot's
+        ``similar_tickets`` (staff roles) and ``learnloop ingest --tickets`` open them."""
+        validate_kb_name(name)
+        key = f"tickets:{name}" if tenant == DEFAULT_TENANT else f"tickets:{tenant}.{name}"
+        with self._lock:
+            found = self._kbs.get(key)
+            if found is not None:
+                return cast(TicketBase, found)
+            if not create and not (self.ticket_root(tenant) / name / "catalog.sqlite").exists():
+                raise LearnloopError(
+                    ErrorCode.kb_not_found,
+                    f"no solved tickets for knowledge base '{name}'; ingest them with "
+                    f"`learnloop ingest EXPORT --kb {name} --tickets`",
+                )
+            base = TicketBase(self, name, tenant)
+            self._kbs[key] = base
+            return base
 
     def names(self, tenant: str = DEFAULT_TENANT) -> list[str]:
         """The tenant's knowledge bases."""
