@@ -25,7 +25,7 @@ import numpy as np
 from assistant.events.model import EventRow
 from assistant.language import detect_language, is_stop_word
 
-__all__ = ["GapQuestion", "content_gaps", "gap_questions"]
+__all__ = ["LOW_CONFIDENCE", "GapQuestion", "content_gaps", "gap_questions"]
 
 # Below this an answer is shown but shaky: the extractive answerer declines under ~0.35.
 LOW_CONFIDENCE = 0.5
@@ -45,7 +45,7 @@ Embed = Callable[[Sequence[str]], np.ndarray]
 class GapQuestion:
     question: str
     account_id: str
-    reason: str  # declined | low_confidence | unhelpful
+    reason: str  # declined | low_confidence | unhelpful | copilot_edited | copilot_rejected
     ts_ms: int
 
 
