@@ -167,7 +167,10 @@ class CopilotService:
             "articles_read": history.articles_read,
             "health": None, "plays": [],
         }
-        if account and self._events.has_account(tenant, account):
+        # The account's health only for its own customer: a user id the log does not know
+        # in that account is no reason to show the account.
+        if account and (user is None or learning is not None) \
+                and self._events.has_account(tenant, account):
             health = self._health.score(tenant, account, now)
             panel["health"] = {
                 "score": health.score, "band": health.band,

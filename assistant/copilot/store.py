@@ -163,7 +163,7 @@ class CopilotDrafts:
             f"SELECT {_DRAFT_COLUMNS_D}, f.action, f.final_text, f.reason, f.edit_distance, "
             f"f.created_ms FROM copilot_feedback f JOIN copilot_drafts d "
             f"ON d.draft_id = f.draft_id AND d.tenant = f.tenant WHERE {where} "
-            f"ORDER BY f.created_ms, f.draft_id",
+            f"ORDER BY f.created_ms, d.created_ms, d.draft_id",
             params,
         )
         found = [_with_feedback(row) for row in rows]

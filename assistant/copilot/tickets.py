@@ -1,12 +1,12 @@
 """A support ticket as the copilot reads it, and the customer's ask inside it.
 
 Retrieval should see what the customer asks, not how they say hello: the ask is the
-customer's last message (else the subject and body) with greetings, sign-offs and sentences
-aimed at the assistant (prompt injection) dropped, and background dropped when a sentence
-that asks or reports a problem remains.
+customer's last message (else the body, else the subject) with greetings, sign-offs, background
+("we moved from Trello last month") and sentences aimed at the assistant (prompt injection)
+dropped.
 
-    >>> customer_ask(Ticket(subject="Export", body="Hi team! We moved from Trello last "
-    ...     "month. How do I export my tasks to CSV? Thanks, Ana"))
+    >>> customer_ask(Ticket(body="Hi team! We moved from Trello last month. How do I "
+    ...     "export my tasks to CSV? Thanks, Ana"))
     'How do I export my tasks to CSV?'
 """
 
@@ -37,11 +37,11 @@ class Ticket:
     messages: list[TicketMessage] = field(default_factory=list)
 
     def last_customer_text(self) -> str:
-        """The customer's last message; without one, the subject and body."""
+        """The customer's last message; without one, the body, else the subject."""
         for message in reversed(self.messages):
             if message.sender == "customer" and message.text.strip():
                 return message.text
-        return "\n".join(part for part in (self.subject, self.body) if part.strip())
+        return self.body if self.body.strip() else self.subject
 
 
 _GREETINGS = (r"(hi|hello|hey|dear|good (morning|afternoon|evening)|greetings|hola|"
@@ -56,16 +56,19 @@ _SIGN_OFF = re.compile(
     r"saludos|un saludo|atentamente|un abrazo)\b",
     re.IGNORECASE,
 )
-# A sentence that asks something or reports a problem, in English or Spanish.
-_ASKS = re.compile(
-    r"[?¿]|\b(how|what|where|when|why|which|can|could|is there|do you|does|need|want|"
-    r"trying|unable|can't|cannot|won't|doesn't|isn't|not working|error|fails?|failed|"
-    r"stuck|help|c[oó]mo|qu[eé]|d[oó]nde|cu[aá]ndo|por qu[eé]|puedo|necesito|quiero|"
-    r"no puedo|no funciona|falla|ayuda)\b",
+# Background and pleasantries: who they are, where they came from, how they feel about the
+# product. Kept out so that "we moved from Trello" does not pull the import article into an
+# export question; the problem they report stays.
+_BACKGROUND = re.compile(
+    r"\b(hope (you|this|all)|we (just |recently )?(moved|switched|migrated|came)|"
+    r"(i|we)('ve| have) been (using|a|on)|long[- ]time|(love|loving|enjoy) (the|your)|"
+    r"i'?m (the|a|an) [\w-]+ (at|of|for|in)|i work (at|for)|"
+    r"espero que|nos (cambiamos|mudamos|pasamos)|llevamos|venimos de|soy (el|la) \w+ de)\b",
     re.IGNORECASE,
 )
-# A longer line that opens with "thanks" goes on to say something ("Thanks, but how…").
-_SIGN_OFF_CHARS = 40
+# Past this many words after "thanks" a line goes on to say something ("Thanks, but I
+# still can't log in"); "Thanks for your help!" or "Best regards, Ana Lopez" do not.
+_SIGN_OFF_WORDS = 4
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
 
@@ -75,22 +78,30 @@ def _sentences(text: str) -> list[str]:
         line = line.strip()
         if not line:
             continue
-        if _SIGN_OFF.match(line) and len(line) <= _SIGN_OFF_CHARS:
+        if _is_sign_off(line):
             break  # the sign-off and what follows it (a name, a signature) are no ask
         greeting = _GREETING.match(line) or _GREETING_WORD.match(line)
         line = line[greeting.end():].strip() if greeting else line
-        found += [s.strip() for s in _SENTENCE.findall(line) if s.strip(" .!?")]
+        for sentence in _SENTENCE.findall(line):
+            sentence = sentence.strip()
+            if sentence.strip(" .!?") and not _is_sign_off(sentence):
+                found.append(sentence)
     return found
+
+
+def _is_sign_off(line: str) -> bool:
+    sign_off = _SIGN_OFF.match(line)
+    if sign_off is None:
+        return False
+    rest = line[sign_off.end():]
+    return "?" not in rest and len(re.findall(r"\w+", rest)) <= _SIGN_OFF_WORDS
 
 
 def customer_ask(ticket: Ticket) -> str:
     """What the customer asks in their last message, trimmed for retrieval (may be empty)."""
     sentences = [s for s in _sentences(ticket.last_customer_text())
-                 if not targets_the_assistant(s)]
-    asking = [s for s in sentences if _ASKS.search(s)]
-    if asking:
-        return " ".join(asking)
+                 if not targets_the_assistant(s) and not _BACKGROUND.search(s)]
     if sentences:
         return " ".join(sentences)
-    # Nothing but a greeting or sign-off in the message: the subject may still say it.
+    # Nothing but a greeting, background or sign-off: the subject may still say it.
     return ticket.subject.strip() if not targets_the_assistant(ticket.subject) else ""
