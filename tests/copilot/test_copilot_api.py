@@ -96,7 +96,7 @@ def test_a_spanish_ticket_gets_a_spanish_draft(app) -> None:
 
 
 def test_the_customer_panel_comes_from_their_events_and_skips_what_they_read(app) -> None:
-    client, services, keys = app
+    client, _, keys = app
     day = timedelta(days=1)
     send(client, keys["default-admin"], [
         event("account_updated", "a1", "u1", 40 * day, plan="business", seats=10,
@@ -211,7 +211,7 @@ def test_bad_input_is_refused_and_stores_nothing(app) -> None:
 
 
 def test_feedback_rates_and_content_gaps(app) -> None:
-    client, services, keys = app
+    client, _, keys = app
     agent = bearer(keys["default-agent"])
     made = [draft(client, keys["default-agent"], TAGS_TICKET) for _ in range(3)]
     abstained = draft(client, keys["default-agent"], {"subject": "Trip", "body": "How do I "

@@ -34,7 +34,7 @@ def test_one_feedback_per_draft(drafts: CopilotDrafts) -> None:
     with pytest.raises(LearnloopError) as refused:
         drafts.add_feedback("acme", stored.draft_id, "accepted", None, None, None, 3000)
     assert refused.value.code.http_status == 409
-    [(draft, feedback)] = drafts.since("acme", 0)
+    [(_, feedback)] = drafts.since("acme", 0)
     assert (feedback.action, feedback.final_text, feedback.edit_distance) == (
         "edited", "sent", 0.1)
 
