@@ -254,6 +254,8 @@ def test_feedback_rates_and_content_gaps(app) -> None:
         for reason, count in topic["reasons"].items():
             reasons[reason] = reasons.get(reason, 0) + count
     assert reasons == {"copilot_edited": 1, "copilot_rejected": 1}
+    # These tickets named no account: no account is counted as affected.
+    assert all(topic["accounts"] == [] for topic in gaps["topics"])
 
 
 def test_drafts_feedback_and_insights_stay_in_their_tenant(app, sample_knowledge) -> None:
