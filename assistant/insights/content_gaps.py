@@ -25,7 +25,7 @@ import numpy as np
 from assistant.events.model import EventRow
 from assistant.language import detect_language, is_stop_word
 
-__all__ = ["LOW_CONFIDENCE", "GapQuestion", "content_gaps", "gap_questions"]
+__all__ = ["GapQuestion", "content_gaps", "gap_questions"]
 
 # Below this an answer is shown but shaky: the extractive answerer declines under ~0.35.
 LOW_CONFIDENCE = 0.5
