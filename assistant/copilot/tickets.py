@@ -99,9 +99,13 @@ def _is_sign_off(line: str) -> bool:
 
 def customer_ask(ticket: Ticket) -> str:
     """What the customer asks in their last message, trimmed for retrieval (may be empty)."""
-    sentences = [s for s in _sentences(ticket.last_customer_text())
-                 if not targets_the_assistant(s) and not _BACKGROUND.search(s)]
+    said = _sentences(ticket.last_customer_text())
+    injected = any(targets_the_assistant(s) for s in said)
+    sentences = [s for s in said if not targets_the_assistant(s) and not _BACKGROUND.search(s)]
     if sentences:
         return " ".join(sentences)
-    # Nothing but a greeting, background or sign-off: the subject may still say it.
-    return ticket.subject.strip() if not targets_the_assistant(ticket.subject) else ""
+    # Nothing but a greeting, background or sign-off: the subject may still say it. A
+    # message that only gave the assistant orders asks nothing, whatever its subject.
+    if injected or targets_the_assistant(ticket.subject):
+        return ""
+    return ticket.subject.strip()
