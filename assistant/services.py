@@ -20,6 +20,10 @@ from assistant.chat.conversations import ConversationStore
 from assistant.chat.handoff import HandoffNotifier
 from assistant.chat.turns import ChatParts
 from assistant.clock import Clock, utc_now
+from assistant.copilot.gaps import CopilotGaps
+from assistant.copilot.service import CopilotService
+from assistant.copilot.similar import SimilarTickets, no_similar_tickets
+from assistant.copilot.store import CopilotDrafts
 from assistant.events.log import EventLog
 from assistant.health.service import HealthService, KnowledgeFactsCache
 from assistant.health.store import HealthSnapshots
@@ -42,9 +46,13 @@ class Services:
         *,
         knowledge: Knowledge | None = None,
         clock: Clock = utc_now,
+        similar_tickets: SimilarTickets = no_similar_tickets,
     ) -> None:
         self.settings = settings or Settings()
         self.clock = clock
+        # Solved tickets like a copilot's ticket: the tickets ingest's search once it is
+        # plugged in here; until then none.
+        self.similar_tickets = similar_tickets
         self._opened: list[Database] = []
         if knowledge is not None:  # a test or benchmark sharing already loaded models
             self.__dict__["knowledge"] = knowledge
@@ -127,8 +135,21 @@ class Services:
         )
 
     @cached_property
+    def copilot_drafts(self) -> CopilotDrafts:
+        return CopilotDrafts(self.database)
+
+    @cached_property
     def content_gaps(self) -> ContentGapService:
-        return ContentGapService(self.knowledge, self.event_log)
+        return ContentGapService(self.knowledge, self.event_log,
+                                 sources=[CopilotGaps(self.copilot_drafts)])
+
+    @cached_property
+    def copilot(self) -> CopilotService:
+        return CopilotService(
+            self.knowledge, self.answerers, self.event_log, self.learning, self.health,
+            self.tips, self.copilot_drafts, self.similar_tickets,
+            max_query_chars=self.settings.max_query_chars,
+        )
 
     @cached_property
     def chat(self) -> ChatParts:
@@ -143,7 +164,7 @@ class Services:
         self.knowledge.warm_up()
         for part in (
             "access", "tenant_configs", "origin_policy", "rate_limiter", "chat", "tips",
-            "health", "content_gaps", "handoff",
+            "health", "content_gaps", "handoff", "copilot",
         ):
             getattr(self, part)
 

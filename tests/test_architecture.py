@@ -26,6 +26,7 @@ LAYERS = (
     "assistant.health",
     "assistant.insights",
     "assistant.chat",
+    "assistant.copilot",
     "assistant.services",
     "assistant.app",
     "assistant.cli",

@@ -19,6 +19,7 @@ from assistant.app.cors import cross_origin
 from assistant.chat.conversations import ConversationStore
 from assistant.chat.handoff import HandoffNotifier
 from assistant.chat.turns import ChatParts
+from assistant.copilot.service import CopilotService
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.events.log import EventLog
 from assistant.health.service import HealthService
@@ -35,6 +36,7 @@ __all__ = [
     "ChatDep",
     "ContentGapsDep",
     "ConversationsDep",
+    "CopilotDep",
     "EventLogDep",
     "HandoffDep",
     "HealthDep",
@@ -112,6 +114,10 @@ def get_tips(services: ServicesDep) -> TipService:
     return services.tips
 
 
+def get_copilot(services: ServicesDep) -> CopilotService:
+    return services.copilot
+
+
 def get_chat(services: ServicesDep) -> ChatParts:
     return services.chat
 
@@ -176,5 +182,6 @@ LearningDep = Annotated[LearningService, Depends(get_learning)]
 HealthDep = Annotated[HealthService, Depends(get_health)]
 ContentGapsDep = Annotated[ContentGapService, Depends(get_content_gaps)]
 ChatDep = Annotated[ChatParts, Depends(get_chat)]
+CopilotDep = Annotated[CopilotService, Depends(get_copilot)]
 TipsDep = Annotated[TipService, Depends(get_tips)]
 CallerDep = Annotated[Caller, Depends(get_caller)]

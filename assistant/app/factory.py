@@ -20,6 +20,7 @@ from assistant.access.origins import is_loopback_name
 from assistant.answering.factory import check_answerer_settings
 from assistant.app.cors import BrowserOrigins
 from assistant.app.routes.chat import router as chat_router
+from assistant.app.routes.copilot import router as copilot_router
 from assistant.app.routes.events import router as events_router
 from assistant.app.routes.health import router as health_router
 from assistant.app.routes.insights import router as insights_router
@@ -109,6 +110,7 @@ def create_app(
     app.include_router(learning_router)
     app.include_router(tips_router)
     app.include_router(segment_router)
+    app.include_router(copilot_router)
 
     @app.get("/", include_in_schema=False)
     async def chat_page() -> HTMLResponse:

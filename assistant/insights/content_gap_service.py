@@ -5,6 +5,9 @@ for the tenant, a knowledge base of the tenant changed (its vocabulary decides w
 are unknown), or ``ttl_s`` passed (events another worker stored, and old questions leaving
 the window). Question vectors are kept between reports (a bounded LRU), so a recompute
 embeds only the questions it has not seen; the grouping itself is content_gaps.py.
+
+Besides the engagement log, ``sources`` add gap questions of their own: the copilot's
+drafts that support agents edited or rejected (``assistant.copilot.gaps``).
 """
 
 from __future__ import annotations
@@ -13,18 +16,27 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from assistant.clock import DAY_MS
 from assistant.events.log import EventLog
-from assistant.insights.content_gaps import content_gaps, gap_questions
+from assistant.insights.content_gaps import GapQuestion, content_gaps, gap_questions
 from assistant.knowledge.base import Knowledge
 
-__all__ = ["ContentGapService"]
+__all__ = ["ContentGapService", "GapSource"]
 
 
+class GapSource(Protocol):
+    """More gap questions than the engagement log's, with a counter that moves when they
+    change (part of the report cache's key)."""
+
+    def gap_questions(
+        self, tenant: str, since_ms: int, account_id: str | None = None
+    ) -> list[GapQuestion]: ...
+
+    def changes(self, tenant: str) -> int: ...
 
 class ContentGapService:
     def __init__(
@@ -34,12 +46,14 @@ class ContentGapService:
         ttl_s: float = 60.0,
         max_vectors: int = 20_000,
         clock: Callable[[], float] = time.time,
+        sources: Sequence[GapSource] = (),
     ) -> None:
         self._knowledge = knowledge
         self._event_log = event_log
         self._ttl_s = ttl_s
         self._max_vectors = max_vectors
         self._clock = clock
+        self._sources = tuple(sources)
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._reports: dict[tuple[Any, ...], tuple[float, tuple[Any, ...], dict[str, Any]]] = {}
         self._lock = threading.Lock()
@@ -60,6 +74,8 @@ class ContentGapService:
             types=("answer_given", "answer_feedback"),
         )
         gaps = gap_questions(rows)
+        for source in self._sources:
+            gaps += source.gap_questions(tenant, since, account_id)
         topics = content_gaps(gaps, self._embed, self._known_words(tenant), limit=limit)
         report = {"days": days, "questions": len(gaps), "topics": topics}
         with self._lock:
@@ -74,7 +90,8 @@ class ContentGapService:
             (name, self._knowledge.get(name, tenant=tenant).catalog.generation)
             for name in self._knowledge.names(tenant)
         )
-        return (self._event_log.appended(tenant), generations)
+        return (self._event_log.appended(tenant), generations,
+                tuple(source.changes(tenant) for source in self._sources))
 
     def _known_words(self, tenant: str) -> set[str]:
         known: set[str] = set()

@@ -45,7 +45,7 @@ Embed = Callable[[Sequence[str]], np.ndarray]
 class GapQuestion:
     question: str
     account_id: str
-    reason: str  # declined | low_confidence | unhelpful
+    reason: str  # declined | low_confidence | unhelpful | copilot_edited | copilot_rejected
     ts_ms: int
 
 
@@ -156,8 +156,9 @@ def _describe(topic: _Topic, centroid: np.ndarray, examples: int) -> dict[str, A
         "topic": central,
         "keywords": [w for w, _ in counts.most_common(4)],
         "count": len(members),
-        "accounts_affected": len({g.account_id for g, _ in members}),
-        "accounts": sorted({g.account_id for g, _ in members})[:20],
+        # A copilot draft for a ticket without an account has none ("").
+        "accounts_affected": len({g.account_id for g, _ in members if g.account_id}),
+        "accounts": sorted({g.account_id for g, _ in members if g.account_id})[:20],
         "reasons": dict(Counter(g.reason for g, _ in members)),
         "examples": distinct[:examples],
         "last_asked_ms": max(g.ts_ms for g, _ in members),

@@ -33,7 +33,7 @@ CANARY = "zq7canary"  # one token: BM25, the models and the answerers all see it
 PRIVATE = "ana7private"  # in acme's first end user's session and events only
 ROLES = ("admin", "agent", "csm", "ingest")
 # Parameters that name an object of a tenant (ids) rather than shape a response.
-ID_PARAMS = {"article_id", "session_id", "account_id", "user_id", "kb", "model"}
+ID_PARAMS = {"article_id", "session_id", "account_id", "user_id", "kb", "model", "draft_id"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class Victim:
     session_id: str
     account_id: str
     user_id: str
+    draft_id: str  # a copilot draft made by the victim's tenant
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,11 @@ Case = Callable[[Victim, str], list[Probe]]  # (victim, the attacker's own kb) -
 
 def _question(kb: str, **extra: Any) -> dict[str, Any]:
     return {"question": f"what is {CANARY}?", "kb": kb, **extra}
+
+
+def _ticket(kb: str, **extra: Any) -> dict[str, Any]:
+    return {"kb": kb, "ticket": {"subject": "password", "body": "How do I reset my password?"},
+            **extra}
 
 
 CASES: dict[tuple[str, str], Case] = {
@@ -121,6 +127,22 @@ CASES: dict[tuple[str, str], Case] = {
     ],
     ("GET", "/v1/insights/tips"): lambda v, own: [
         Probe("GET", "/v1/insights/tips", params={"kb": v.kb}, owned=False),
+    ],
+    ("POST", "/v1/copilot/draft"): lambda v, own: [
+        Probe("POST", "/v1/copilot/draft", json=_ticket(v.kb), owned=False),
+        # The victim's user and account only name customers of the caller's own tenant
+        # (none, here): a draft may come back, with an empty customer panel.
+        Probe("POST", "/v1/copilot/draft",
+              json=_ticket(own, user_id=v.user_id, account_id=v.account_id),
+              may_succeed=True),
+    ],
+    ("POST", "/v1/copilot/feedback"): lambda v, own: [
+        Probe("POST", "/v1/copilot/feedback",
+              json={"draft_id": v.draft_id, "action": "rejected", "reason": "probe"}),
+    ],
+    ("GET", "/v1/insights/copilot"): lambda v, own: [
+        Probe("GET", "/v1/insights/copilot", params={"kb": v.kb}, may_succeed=True,
+              owned=False),
     ],
     ("GET", "/v1/tips/next"): lambda v, own: [
         Probe("GET", "/v1/tips/next", params={"kb": v.kb, "session_id": v.session_id},
@@ -194,11 +216,18 @@ def world(tmp_path_factory, embedders, model_dir) -> Iterator[World]:
             stored = client.post("/v1/events", json={"events": events},
                                  headers=bearer(f"{tenant}-admin"))
             assert stored.json()["accepted"] == 3, stored.text
+        def copilot_draft(name: str, kb: str, marker: str) -> str:
+            reply = client.post("/v1/copilot/draft", headers=bearer(name), json={
+                "kb": kb, "ticket": {"subject": marker, "body": f"what is {marker}?"}})
+            assert reply.status_code == 200, reply.text
+            return str(reply.json()["draft_id"])
+
         globex = Victim("internal", "articles/secret-plan.md",
                         chat("globex-user", "internal", CANARY), "gx-acct-9",
-                        "gx-user-9")
+                        "gx-user-9", copilot_draft("globex-agent", "internal", CANARY))
         acme_user_1 = Victim("help", "articles/reset-your-password.md",
-                             chat("acme-user-1", "help", PRIVATE), "acme-1", "ana")
+                             chat("acme-user-1", "help", PRIVATE), "acme-1", "ana",
+                             copilot_draft("acme-agent", "help", PRIVATE))
         yield World(client, credentials, globex, acme_user_1, [])
 
 
