@@ -22,7 +22,6 @@ from assistant.chat.turns import ChatParts
 from assistant.clock import Clock, utc_now
 from assistant.copilot.gaps import CopilotGaps
 from assistant.copilot.service import CopilotService
-from assistant.copilot.similar import SimilarTickets, no_similar_tickets
 from assistant.copilot.store import CopilotDrafts
 from assistant.events.log import EventLog
 from assistant.health.service import HealthService, KnowledgeFactsCache
@@ -46,13 +45,9 @@ class Services:
         *,
         knowledge: Knowledge | None = None,
         clock: Clock = utc_now,
-        similar_tickets: SimilarTickets = no_similar_tickets,
     ) -> None:
         self.settings = settings or Settings()
         self.clock = clock
-        # Solved tickets like a copilot's ticket: the tickets ingest's search once it is
-        # plugged in here; until then none.
-        self.similar_tickets = similar_tickets
         self._opened: list[Database] = []
         if knowledge is not None:  # a test or benchmark sharing already loaded models
             self.__dict__["knowledge"] = knowledge
@@ -147,7 +142,7 @@ class Services:
     def copilot(self) -> CopilotService:
         return CopilotService(
             self.knowledge, self.answerers, self.event_log, self.learning, self.health,
-            self.tips, self.copilot_drafts, self.similar_tickets,
+            self.tips, self.copilot_drafts,
             max_query_chars=self.settings.max_query_chars,
         )
 

@@ -16,19 +16,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from assistant.access.registry import Caller
 from assistant.answering.answers import Answer
 from assistant.answering.factory import Answerers
 from assistant.clock import DAY_MS
 from assistant.copilot.composer import compose_draft
 from assistant.copilot.metrics import normalised_edit_distance, quality_report
 from assistant.copilot.panel import History, read_history
-from assistant.copilot.similar import SimilarTickets, no_similar_tickets
 from assistant.copilot.store import Action, CopilotDrafts
 from assistant.copilot.tickets import Ticket, customer_ask
 from assistant.errors import ErrorCode, LearnloopError
 from assistant.events.log import EventLog
 from assistant.health.service import HealthService
 from assistant.knowledge.base import Knowledge
+from assistant.knowledge.similar_tickets import similar_tickets
 from assistant.language import detect_language, language_of_locale
 from assistant.learning.service import LearningService
 from assistant.tips.service import TipService
@@ -65,7 +66,6 @@ class CopilotService:
         health: HealthService,
         tips: TipService,
         drafts: CopilotDrafts,
-        similar_tickets: SimilarTickets = no_similar_tickets,
         max_query_chars: int = 1000,
     ) -> None:
         self._knowledge = knowledge
@@ -75,12 +75,12 @@ class CopilotService:
         self._health = health
         self._tips = tips
         self.drafts = drafts
-        self._similar = similar_tickets
         self._max_query_chars = max_query_chars
 
     # -- drafts --------------------------------------------------------------------------
 
-    def draft(self, tenant: str, request: DraftRequest, now: datetime) -> dict[str, Any]:
+    def draft(self, caller: Caller, request: DraftRequest, now: datetime) -> dict[str, Any]:
+        tenant = caller.tenant
         base = self._knowledge.get(request.kb, tenant=tenant)  # kb_not_found: another tenant's
         ask = customer_ask(request.ticket)[: self._max_query_chars]
         language = (language_of_locale(request.locale) if request.locale
@@ -123,8 +123,11 @@ class CopilotService:
             "customer": self._panel(tenant, user, account, history, learning, now),
             "suggested_next_step": next_step,
             "suggested_tip": tip,
-            "similar_tickets": self._similar(tenant, base.name, ask, SIMILAR_TICKETS)
-            if ask else [],
+            # Agent-only knowledge: similar_tickets itself refuses any other role.
+            "similar_tickets": [
+                t.as_dict() for t in similar_tickets(
+                    self._knowledge, caller, base.name, ask, SIMILAR_TICKETS)
+            ] if ask else [],
         }
 
     def _history(self, tenant: str, catalog: Any, account: str | None, user: str | None

@@ -84,7 +84,7 @@ async def draft(body: DraftIn, caller: CallerDep, copilot: CopilotDep, now: NowD
             "ticket has no subject, body or customer message to draft a reply to",
         )
     request = DraftRequest(body.kb, ticket, body.user_id, body.account_id, body.locale)
-    return await run_in_threadpool(copilot.draft, caller.tenant, request, now)
+    return await run_in_threadpool(copilot.draft, caller, request, now)
 
 
 @router.post("/copilot/feedback")
